@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create .venv with the controller stack (and, with --dev, the test tools). Re-runs are no-ops
+# until a requirements file changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+requirements=requirements.txt
+[ "${1:-}" = "--dev" ] && requirements=requirements-dev.txt
+stamp=.venv/.installed-$(cat requirements.txt "$requirements" | sha256sum | cut -c1-16)-${requirements%.txt}
+if [ ! -f "$stamp" ]; then
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  touch "$stamp"
+fi

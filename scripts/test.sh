@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Run every test of the collection, stage by stage; exit non-zero when any stage fails.
+#   scripts/test.sh              all stages
+#   scripts/test.sh unit lint    only the named stages
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+export ANSIBLE_CONFIG=$repo/ansible.cfg
+export PATH=$repo/.venv/bin:$PATH
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+
+all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules)
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
+
+stage_bootstrap() { bash scripts/bootstrap.sh --dev && bash scripts/docker-engine.sh --base; }
+stage_python-lint() { ruff check .; }
+stage_yaml-lint() { yamllint -s .; }
+stage_unit() { pytest -q -p no:cacheprovider tests/unit; }
+stage_ansible-lint() { ansible-lint --offline --profile production; }
+stage_sanity() { bash scripts/ansible-test-sanity.sh; }
+stage_build() {
+  local out; out=$(mktemp -d)
+  ansible-galaxy collection build --force --output-path "$out" . &&
+    tar tzf "$out"/plusptt-deploy-*.tar.gz | grep -qx 'plugins/modules/jwt_keys.py' &&
+    ! tar tzf "$out"/plusptt-deploy-*.tar.gz | grep -E '(^|/)(credentials|tests|\.venv)/' &&
+    rm -rf "$out"
+}
+stage_modules() {
+  local dir; dir=$(mktemp -d)
+  PLUSPTT_MODULE_TEST_DIR=$dir ansible-playbook -i localhost, \
+    -e ansible_python_interpreter="$repo/.venv/bin/python" tests/playbooks/modules.yml
+  local rc=$?; rm -rf "$dir"; return $rc
+}
+
+passed=0; failed=0; failed_names=()
+for stage in "${stages[@]}"; do
+  printf '\n===== %s =====\n' "$stage"
+  start=$(date +%s)
+  if "stage_$stage"; then
+    passed=$((passed + 1)); printf '===== %s: ok (%ss)\n' "$stage" $(( $(date +%s) - start ))
+  else
+    failed=$((failed + 1)); failed_names+=("$stage"); printf '===== %s: FAILED (%ss)\n' "$stage" $(( $(date +%s) - start ))
+    [ "$stage" = bootstrap ] && break
+  fi
+done
+echo
+[ $failed -eq 0 ] || echo "failed stages: ${failed_names[*]}"
+echo "stages: $passed passed, $failed failed"
+[ $failed -eq 0 ]
