@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 requirements=requirements.txt
-[ "${1:-}" = "--dev" ] && requirements=requirements-dev.txt
+if [ "${1:-}" = "--dev" ]; then requirements="requirements-dev.txt"; fi
 stamp=.venv/.installed-$(cat requirements.txt "$requirements" | sha256sum | cut -c1-16)-${requirements%.txt}
 if [ ! -f "$stamp" ]; then
   [ -x .venv/bin/python ] || "$python" -m venv .venv

@@ -3,7 +3,7 @@
 #   scripts/test.sh              all stages
 #   scripts/test.sh unit lint    only the named stages
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 repo=$PWD
 export ANSIBLE_CONFIG=$repo/ansible.cfg
 export PATH=$repo/.venv/bin:$PATH
@@ -13,18 +13,26 @@ all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modul
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
-stage_bootstrap() { bash scripts/bootstrap.sh --dev && bash scripts/docker-engine.sh --base; }
+stage_bootstrap() {
+  if ! command -v shellcheck >/dev/null 2>&1; then  # ansible-test sanity lints the scripts with it
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+  fi
+  bash scripts/bootstrap.sh --dev && bash scripts/docker-engine.sh --base
+}
 stage_python-lint() { ruff check .; }
 stage_yaml-lint() { yamllint -s .; }
 stage_unit() { pytest -q -p no:cacheprovider tests/unit; }
 stage_ansible-lint() { ansible-lint --offline --profile production; }
 stage_sanity() { bash scripts/ansible-test-sanity.sh; }
 stage_build() {
-  local out; out=$(mktemp -d)
-  ansible-galaxy collection build --force --output-path "$out" . &&
-    tar tzf "$out"/plusptt-deploy-*.tar.gz | grep -qx 'plugins/modules/jwt_keys.py' &&
-    ! tar tzf "$out"/plusptt-deploy-*.tar.gz | grep -E '(^|/)(credentials|tests|\.venv)/' &&
-    rm -rf "$out"
+  local out listing rc=0; out=$(mktemp -d)
+  ansible-galaxy collection build --force --output-path "$out" . || rc=1
+  listing=$(tar tzf "$out"/plusptt-deploy-*.tar.gz) || rc=1
+  grep -qx 'plugins/modules/jwt_keys.py' <<<"$listing" || { echo "modules missing from the artifact"; rc=1; }
+  if grep -E '(^|/)(credentials|tests|\.venv|\.collections)/' <<<"$listing"; then
+    echo "the artifact holds files it must not"; rc=1
+  fi
+  rm -rf "$out"; return $rc
 }
 stage_modules() {
   local dir; dir=$(mktemp -d)

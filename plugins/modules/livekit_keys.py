@@ -86,7 +86,7 @@ RETURN = r"""
 keys:
   description:
     - Every kept pair, API key to secret; the form of livekit-server's C(keys) map and key file.
-    - In Jinja, read it as C(result['keys']): C(result.keys) is the mapping's method.
+    - "In Jinja, read it as C(result['keys']); C(result.keys) is the mapping's method."
   returned: success
   type: dict
 key_ids:
