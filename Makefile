@@ -6,12 +6,9 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: deploy test venv unit lint sanity
 
-## deploy: install the controller stack in .venv and deploy PlusPTT onto INVENTORY
-deploy: venv
-	@if [ ! -f playbooks/site.yml ]; then \
-	  echo "The stack roles are not part of this release yet: nothing to deploy."; \
-	  echo "The modules are ready to use: ansible-doc plusptt.deploy.jwt_keys"; exit 1; fi
-	.venv/bin/ansible-playbook -i $(INVENTORY) playbooks/site.yml $(ARGS)
+## deploy: install the controller stack in .venv and deploy PlusPTT (this machine, or INVENTORY=...)
+deploy:
+	bash scripts/deploy.sh
 
 ## test: run every test (lint, unit, sanity, build, module and end-to-end tests)
 test:
@@ -28,3 +25,24 @@ lint:
 
 sanity:
 	bash scripts/test.sh bootstrap sanity
+
+## End-to-end test stack on this machine's Docker engine (tests/e2e/inventory)
+E2E_INVENTORY := tests/e2e/inventory/hosts.yml
+PLAYBOOK ?= playbooks/site.yml
+
+.PHONY: e2e-images e2e-up e2e-play e2e-down
+e2e-images:
+	bash scripts/test.sh bootstrap
+	bash tests/images/build.sh
+
+## e2e-up: build what is needed and converge the test stack, leaving it running
+e2e-up: e2e-images
+	.venv/bin/ansible-playbook -i $(E2E_INVENTORY) playbooks/site.yml $(ARGS)
+
+## e2e-play: run PLAYBOOK against the running test stack, e.g. make e2e-play PLAYBOOK=playbooks/health.yml
+e2e-play:
+	.venv/bin/ansible-playbook -i $(E2E_INVENTORY) $(PLAYBOOK) $(ARGS)
+
+## e2e-down: remove the test stack and its data
+e2e-down:
+	.venv/bin/ansible-playbook -i $(E2E_INVENTORY) playbooks/teardown.yml -e plusptt_teardown_purge=true $(ARGS)

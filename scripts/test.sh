@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG=$repo/ansible.cfg
 export PATH=$repo/.venv/bin:$PATH
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules)
+all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules e2e)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -40,6 +40,10 @@ stage_modules() {
     -e ansible_python_interpreter="$repo/.venv/bin/python" tests/playbooks/modules.yml
   local rc=$?; rm -rf "$dir"; return $rc
 }
+
+# The whole stack on this machine's engine: molecule converges playbooks/site.yml with the test
+# inventory, checks idempotence and check mode, runs tests/e2e, then removes the stack.
+stage_e2e() { bash tests/images/build.sh && molecule test -s default; }
 
 passed=0; failed=0; failed_names=()
 for stage in "${stages[@]}"; do

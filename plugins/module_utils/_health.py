@@ -32,9 +32,14 @@ class CheckConfigError(Exception):
 def validate_check(check):
     """Fill defaults and reject incomplete definitions; return the normalised check."""
     check = dict(check)
-    name = check.get("name")
+    if check.get("port") and check.get("host"):
+        target = "%s:%s" % (check["host"], check["port"])
+    else:
+        target = check.get("container") or check.get("url")
+    name = check.get("name") or target
     if not name:
-        raise CheckConfigError("every check needs a name")
+        raise CheckConfigError("every check needs a name, or a container, url or host and port to name it by")
+    check["name"] = name
     kind = check.get("type") or ("container" if check.get("container") else "tcp" if check.get("port") else "http")
     check["type"] = kind
     if kind == "http" and not check.get("url"):

@@ -37,9 +37,10 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the service, used in results and messages. Unique.
+        description:
+          - Name of the service, used in results and messages. Unique.
+          - Defaults to the container name, the URL, or C(host:port).
         type: str
-        required: true
       type:
         description:
           - V(http) requests O(checks[].url); V(tcp) opens a connection to O(checks[].host) and
@@ -196,7 +197,7 @@ def main():
                 elements="dict",
                 required=True,
                 options=dict(
-                    name=dict(type="str", required=True),
+                    name=dict(type="str"),
                     type=dict(type="str", choices=["http", "tcp", "container"]),
                     url=dict(type="str"),
                     method=dict(type="str", default="GET"),

@@ -156,7 +156,7 @@ def test_failure_message_names_every_unhealthy_service(http_base, closed_port):
 @pytest.mark.parametrize(
     "check, error",
     [
-        ({"url": "http://x"}, "needs a name"),
+        ({"type": "http"}, "needs a name"),
         ({"name": "a", "type": "http"}, "needs url"),
         ({"name": "a", "type": "tcp", "host": "h"}, "needs host and port"),
         ({"name": "a", "type": "container"}, "needs container"),
@@ -165,6 +165,12 @@ def test_failure_message_names_every_unhealthy_service(http_base, closed_port):
 def test_invalid_checks(check, error):
     with pytest.raises(_health.CheckConfigError, match=error):
         _health.run_checks([check])
+
+
+def test_name_defaults_to_the_target(closed_port):
+    results = _health.run_checks([{"host": "127.0.0.1", "port": closed_port}, {"container": "c", "type": "tcp",
+                                  "host": "h", "port": 1, "timeout": 0.01}], docker_host="unix:///nonexistent")
+    assert [r["name"] for r in results] == ["127.0.0.1:%d" % closed_port, "h:1"]
 
 
 def test_duplicate_names():

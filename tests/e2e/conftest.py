@@ -1,0 +1,83 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures of the end-to-end tests: they talk to the stack converged from tests/e2e/inventory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import jwt
+import pytest
+import requests
+import yaml
+
+ROOT = os.environ.get("PLUSPTT_ROOT", "/opt/plusptt")
+CREDENTIALS = os.environ.get(
+    "PLUSPTT_E2E_CREDENTIALS", os.path.join(os.path.dirname(__file__), "inventory", "credentials")
+)
+HTTPS = "https://localhost:8443"
+HTTP = "http://localhost:8080"
+
+
+def read_env_file(path):
+    values = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                values[key] = value
+    return values
+
+
+@pytest.fixture(scope="session")
+def supabase_env():
+    return read_env_file(os.path.join(ROOT, "supabase", ".env"))
+
+
+@pytest.fixture(scope="session")
+def livekit_keys():
+    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture(scope="session")
+def ca_cert():
+    return os.path.join(ROOT, "nginx", "ssl", "cert.pem")
+
+
+@pytest.fixture(scope="session")
+def https(ca_cert):
+    session = requests.Session()
+    session.trust_env = False  # environment CA bundles and proxies must not override the test CA
+    session.verify = ca_cert
+    return session
+
+
+@pytest.fixture(scope="session")
+def dashboard_credentials(supabase_env):
+    return supabase_env["DASHBOARD_USERNAME"], supabase_env["DASHBOARD_PASSWORD"]
+
+
+def user_jwt(secret, sub="8d0f6a3e-5c1b-4f0e-9a51-3f2b7c9d1e42", lifetime=600):
+    now = int(time.time())
+    claims = {"sub": sub, "aud": "authenticated", "role": "authenticated", "iss": "supabase",
+              "iat": now, "exp": now + lifetime, "email": "dispatcher@example.org"}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def docker(*args):
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def psql(database, sql):
+    return docker("exec", "supabase-db", "psql", "-U", "postgres", "-d", database, "-tAc", sql).strip()
+
+
+def containers():
+    names = docker("ps", "-a", "--filter", "label=plusptt.project", "--format", "{{.Names}}").split()
+    return {name: json.loads(docker("inspect", name))[0] for name in names}
