@@ -35,8 +35,9 @@ fi
 if [ "${1:-}" = "--base" ] && ! docker image inspect "$base_image" >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || {
     apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-  mirror=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | grep -v security | head -1 | awk '{print $2}')
+  # The Debian archive this machine's own APT sources use (missing files are fine).
+  mirror=$( (grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) \
+    | awk '$2 ~ /\/debian\/?$/ {print $2; exit}')
   mirror=${mirror:-http://deb.debian.org/debian}
   log "building $base_image with debootstrap from $mirror"
   rootfs=$(mktemp -d /tmp/plusptt-rootfs.XXXXXX)
