@@ -120,6 +120,7 @@ def module_result(pairs):
     return {
         "keys": dict((pair["key"], pair["secret"]) for pair in pairs),
         "key_ids": [pair["key"] for pair in pairs],
+        "pairs": [{"key": pair["key"], "created": pair["created"]} for pair in pairs],
         "api_key": newest["key"],
         "api_secret": newest["secret"],
     }

@@ -94,6 +94,18 @@ key_ids:
   returned: success
   type: list
   elements: str
+pairs:
+  description: The kept API keys with their creation time (seconds since the epoch), oldest first; no secrets.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The API key.
+      type: str
+    created:
+      description: When the pair was generated.
+      type: int
 api_key:
   description: The newest API key, the one to sign new tokens with.
   returned: success

@@ -66,6 +66,8 @@ def test_rotation_keeps_old_pair_then_drops_it():
     rotated, added, dropped = _livekit_keys.reconcile({"keys": first}, rotate=True, keep=2)
     assert [p["key"] for p in rotated] == [first[0]["key"], added[0]] and dropped == []
     assert _livekit_keys.module_result(rotated)["api_key"] == added[0]
+    assert [p["key"] for p in _livekit_keys.module_result(rotated)["pairs"]] == [first[0]["key"], added[0]]
+    assert "secret" not in _livekit_keys.module_result(rotated)["pairs"][0]
     # a token signed with the old pair still verifies against the returned keys
     old_key, old_secret = first[0]["key"], first[0]["secret"]
     token = api.AccessToken(old_key, old_secret).with_identity("bob").to_jwt()

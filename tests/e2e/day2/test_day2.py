@@ -1,0 +1,249 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Day-2 playbooks against the running test stack: backup and restore, health, teardown.
+
+The tests run in file order and build on each other's state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import jwt
+import pytest
+import yaml
+from conftest import HTTPS, ROOT, containers, docker, play, psql, read_env_file, user_jwt
+from livekit import api
+
+BACKUPS = "/var/backups/plusptt"
+CHECKSUM_SQL = {
+    "postgres": "SELECT coalesce(md5(string_agg(id || ':' || label, ',' ORDER BY id)), '') FROM public.e2e_items",
+    "plusptt": "SELECT coalesce(md5(string_agg(name, ',' ORDER BY name)), '') FROM console_channel",
+}
+
+
+def checksums():
+    return {db: psql(db, sql) for db, sql in CHECKSUM_SQL.items()}
+
+
+def backups():
+    return sorted(name for name in os.listdir(BACKUPS) if name[0].isdigit())
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def failed(result):
+    assert result.returncode != 0, result.stdout[-2000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sample_rows():
+    psql("postgres", "CREATE TABLE IF NOT EXISTS public.e2e_items (id int PRIMARY KEY, label text NOT NULL)")
+    psql("postgres", "DELETE FROM public.e2e_items WHERE id > 500")
+    psql("postgres", "INSERT INTO public.e2e_items SELECT g, 'item-' || g FROM generate_series(1, 500) g "
+                     "ON CONFLICT DO NOTHING")
+    psql("plusptt", "INSERT INTO console_channel (name, created_at) VALUES ('day2-a', now()), ('day2-b', now()) "
+                    "ON CONFLICT DO NOTHING")
+
+
+def test_backup_writes_checksummed_dumps():
+    before = backups() if os.path.isdir(BACKUPS) else []
+    ok(play("playbooks/backup.yml"))
+    after = backups()
+    assert len(after) == len(before) + 1
+    newest = os.path.join(BACKUPS, after[-1])
+    assert sorted(os.listdir(newest)) == ["SHA256SUMS", "plusptt.dump", "postgres.dump"]
+    assert stat.S_IMODE(os.stat(BACKUPS).st_mode) == 0o700
+    assert not [name for name in os.listdir(BACKUPS) if name.endswith(".partial")]
+
+
+def test_restore_brings_the_rows_back_exactly():
+    expected = checksums()
+    psql("postgres", "DELETE FROM public.e2e_items WHERE id % 3 = 0")
+    psql("postgres", "INSERT INTO public.e2e_items VALUES (9001, 'written after the backup')")
+    psql("plusptt", "DELETE FROM console_channel WHERE name = 'day2-a'")
+    assert checksums() != expected
+    ok(play("playbooks/restore.yml"))
+    assert checksums() == expected
+    assert psql("postgres", "SELECT count(*) FROM public.e2e_items") == "500"
+
+
+def test_restore_refuses_a_corrupt_backup_and_touches_nothing():
+    newest = backups()[-1]
+    corrupt = "29991231T235959Z"
+    shutil.copytree(os.path.join(BACKUPS, newest), os.path.join(BACKUPS, corrupt))
+    try:
+        with open(os.path.join(BACKUPS, corrupt, "plusptt.dump"), "r+b") as handle:
+            handle.seek(100)
+            handle.write(b"\x00garbage\x00")
+        psql("postgres", "INSERT INTO public.e2e_items VALUES (9002, 'must survive')")
+        before = checksums()
+        output = failed(play("playbooks/restore.yml", "-e", "backup_restore_name=" + corrupt))
+        assert "corrupt or incomplete" in output and "plusptt.dump: FAILED" in output
+        assert checksums() == before
+        assert docker("inspect", "-f", "{{.State.Running}}", "plusptt-backend").strip() == "true"
+    finally:
+        shutil.rmtree(os.path.join(BACKUPS, corrupt))
+        psql("postgres", "DELETE FROM public.e2e_items WHERE id = 9002")
+
+
+def test_restore_refuses_a_missing_backup():
+    output = failed(play("playbooks/restore.yml", "-e", "backup_restore_name=20000101T000000Z"))
+    assert "20000101T000000Z" in output
+
+
+def test_a_failed_backup_keeps_the_good_ones():
+    before = backups()
+    failed(play("playbooks/backup.yml", "-e", '{"backup_databases": ["postgres", "no_such_db"], "backup_keep": 1}'))
+    assert backups() == before
+    assert not [name for name in os.listdir(BACKUPS) if name.startswith(".") and name.endswith(".partial")]
+
+
+def test_scheduled_backup_runs_the_same_script():
+    ok(play("playbooks/backup.yml", "-e", "backup_schedule=true"))
+    with open("/etc/cron.d/plusptt-backup", encoding="utf-8") as handle:
+        assert "/usr/local/sbin/plusptt-backup" in handle.read()
+    ok(play("playbooks/backup.yml", "-e", "backup_schedule=false", "-e", "backup_keep=2"))
+    assert not os.path.exists("/etc/cron.d/plusptt-backup")
+    assert len(backups()) == 2
+
+
+def test_health_report_passes_then_names_a_stopped_service(https):
+    report = ok(play("playbooks/health.yml")).stdout
+    assert "route /api/" in report and "plusptt-backend" in report
+    docker("stop", "plusptt-backend")
+    output = failed(play("playbooks/health.yml"))
+    assert "Unhealthy: " in output and "plusptt-backend" in output
+    assert "container plusptt-backend is exited" in output
+    ok(play("playbooks/site.yml"))
+    ok(play("playbooks/health.yml"))
+    assert https.get(HTTPS + "/api/health/", timeout=10).status_code == 200
+
+
+def livekit_token(key, secret, identity="day2"):
+    return api.AccessToken(key, secret).with_identity(identity).with_grants(
+        api.VideoGrants(room_join=True, room="day2")).to_jwt()
+
+
+def validate(https, token):
+    return https.get(HTTPS + "/livekit/rtc/validate", params={"access_token": token}, timeout=10).status_code
+
+
+def backend_token(https, secret):
+    return https.post(HTTPS + "/api/ptt/token/", json={"channel": "day2"}, timeout=15,
+                      headers={"Authorization": "Bearer " + user_jwt(secret)})
+
+
+def test_livekit_rotation_keeps_old_tokens_valid_until_the_old_key_is_dropped(https, supabase_env):
+    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
+        (old_key, old_secret), = yaml.safe_load(handle).items()
+    old_token = livekit_token(old_key, old_secret)
+    assert validate(https, old_token) == 200
+    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=livekit"))
+    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
+        keys = yaml.safe_load(handle)
+    assert old_key in keys and len(keys) == 2
+    assert validate(https, old_token) == 200, "the old key must stay valid during the grace period"
+    response = backend_token(https, supabase_env["JWT_SECRET"])
+    assert response.status_code == 200
+    new_key = jwt.decode(response.json()["token"], options={"verify_signature": False})["iss"]
+    assert new_key != old_key and new_key in keys
+    # within the grace period a second run drops nothing
+    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=livekit"))
+    assert validate(https, old_token) == 200
+    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=livekit", "-e", "secrets_livekit_grace_seconds=0"))
+    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
+        assert list(yaml.safe_load(handle)) == [new_key]
+    assert validate(https, old_token) == 401
+    assert validate(https, response.json()["token"]) == 200
+
+
+def test_jwt_rotation_switches_every_consumer(https, supabase_env):
+    old_secret, old_anon = supabase_env["JWT_SECRET"], supabase_env["ANON_KEY"]
+    assert backend_token(https, old_secret).status_code == 200
+    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=jwt"))
+    env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
+    assert env["JWT_SECRET"] != old_secret
+    assert backend_token(https, old_secret).status_code == 401
+    assert backend_token(https, env["JWT_SECRET"]).status_code == 200
+    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": old_anon}, timeout=10).status_code == 401
+    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": env["ANON_KEY"]}, timeout=10).status_code == 200
+    assert env["ANON_KEY"] in https.get(HTTPS + "/config.js", timeout=10).text
+    assert psql("postgres", "SELECT current_setting('app.settings.jwt_secret')") == env["JWT_SECRET"]
+    supabase_env.update(env)
+
+
+def db_login(user, password):
+    return subprocess.run(
+        ["docker", "exec", "-e", "PGPASSWORD=" + password, "supabase-db", "psql", "-h", "127.0.0.1", "-U", user,
+         "-d", "postgres", "-tAc", "SELECT 1"], capture_output=True, text=True, check=False).stdout.strip() == "1"
+
+
+def test_postgres_password_rotation_changes_the_live_database(https, supabase_env):
+    old = supabase_env["POSTGRES_PASSWORD"]
+    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres,dashboard"))
+    env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
+    new = env["POSTGRES_PASSWORD"]
+    assert new != old
+    for user in ("authenticator", "supabase_auth_admin", "supabase_admin"):
+        assert db_login(user, new) and not db_login(user, old), user
+    assert https.get(HTTPS + "/api/health/", timeout=10).json()["database"] == "reachable"
+    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": env["ANON_KEY"]}, timeout=10).status_code == 200
+    dashboard = (env["DASHBOARD_USERNAME"], env["DASHBOARD_PASSWORD"])
+    assert env["DASHBOARD_PASSWORD"] != supabase_env["DASHBOARD_PASSWORD"]
+    assert https.get(HTTPS + "/project/default", auth=dashboard, timeout=10).status_code == 200
+    old_dashboard = (env["DASHBOARD_USERNAME"], supabase_env["DASHBOARD_PASSWORD"])
+    assert https.get(HTTPS + "/project/default", auth=old_dashboard, timeout=10).status_code == 401
+    ok(play("playbooks/health.yml"))
+    supabase_env.update(env)
+
+
+def container_ids():
+    return {name: info["Id"] for name, info in containers().items()}
+
+
+def test_upgrade_recreates_only_the_bumped_service():
+    expected = checksums()
+    running = json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"]
+    docker("tag", running, "plusptt-test/backend-upgrade:2")
+    before_ids, before_backups = container_ids(), backups()
+    ok(play("playbooks/upgrade.yml", "-e", "backend_image=plusptt-test/backend-upgrade:2"))
+    after_ids = container_ids()
+    assert {name for name in before_ids if before_ids[name] != after_ids.get(name)} == {"plusptt-backend"}
+    assert json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"] == "plusptt-test/backend-upgrade:2"
+    assert len(backups()) == min(len(before_backups) + 1, 7)
+    versions = sorted(os.listdir(os.path.join(ROOT, "versions")))
+    with open(os.path.join(ROOT, "versions", versions[-1]), encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["backend_image"] == running
+    assert checksums() == expected
+    ok(play("playbooks/site.yml"))  # back to the inventory's version
+    assert json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"] == running
+
+
+def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
+    before_ids = container_ids()
+    output = failed(play("playbooks/upgrade.yml", "-e", "livekit_image=plusptt-test/redis:7",
+                         "-e", "plusptt_health_timeout=10"))
+    assert "The upgrade stopped at" in output and "To roll back" in output and "/opt/plusptt/versions/" in output
+    assert "livekit" in output.split("The upgrade stopped at", 1)[1][:400]
+    assert container_ids()["plusptt-backend"] == before_ids["plusptt-backend"], "it went on past the failure"
+    ok(play("playbooks/site.yml"))
+    ok(play("playbooks/health.yml"))
+
+
+def test_teardown_keeps_the_data_and_site_brings_it_back():
+    expected = checksums()
+    ok(play("playbooks/teardown.yml"))
+    assert docker("ps", "-aq", "--filter", "label=plusptt.project").strip() == ""
+    assert "supabase_db-data" in docker("volume", "ls", "--format", "{{.Name}}")
+    ok(play("playbooks/site.yml"))
+    assert checksums() == expected

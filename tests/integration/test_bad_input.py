@@ -1,0 +1,101 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Bad input fails playbooks/site.yml in its first play, names the variable, and changes nothing on the host."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+INVENTORY = os.path.join(REPO, "tests", "e2e", "inventory", "hosts.yml")
+
+# (case, extra vars, the variable the error must name)
+CASES = [
+    ("empty domain", {"plusptt_domain": ""}, "plusptt_domain"),
+    ("malformed domain", {"plusptt_domain": "bad domain!"}, "plusptt_domain"),
+    ("domain with a leading hyphen", {"plusptt_domain": "-ptt.example.org"}, "plusptt_domain"),
+    ("relative root", {"plusptt_root": "opt/plusptt"}, "plusptt_root"),
+    ("CORS origin without scheme", {"plusptt_cors_origins": ["ptt.example.org"]}, "plusptt_cors_origins"),
+    ("CORS origin with a path", {"plusptt_cors_origins": ["https://ptt.example.org/app"]}, "plusptt_cors_origins"),
+    ("HTTP and HTTPS on one port", {"plusptt_http_port": 8443}, "plusptt_https_port"),
+    ("site URL on http with SSL on", {"supabase_site_url": "http://localhost:8443"}, "supabase_site_url"),
+    ("API URL without scheme", {"supabase_api_external_url": "localhost"}, "supabase_api_external_url"),
+    ("unknown pull policy", {"plusptt_image_pull": "sometimes"}, "plusptt_image_pull"),
+    ("publish address not an IP", {"plusptt_publish_address": "everywhere"}, "plusptt_publish_address"),
+    ("reversed UDP range", {"livekit_port_range_start": 50100, "livekit_port_range_end": 50000},
+     "livekit_port_range_start"),
+    ("UDP range holding TURN", {"livekit_port_range_start": 3000, "livekit_port_range_end": 4000},
+     "livekit_turn_udp_port"),
+    ("UDP range holding the RTC TCP port", {"livekit_port_range_start": 7000, "livekit_port_range_end": 7999},
+     "livekit_rtc_tcp_port"),
+    ("UDP range too large", {"livekit_port_range_start": 20000, "livekit_port_range_end": 40000},
+     "livekit_port_range_end"),
+    ("privileged UDP range", {"livekit_port_range_start": 100, "livekit_port_range_end": 200},
+     "livekit_port_range_start"),
+    ("LiveKit TCP port on the HTTPS port", {"livekit_rtc_tcp_port": 8443}, "livekit_rtc_tcp_port"),
+    ("frontend on the HTTP port", {"frontend_port": 8080}, "frontend_port"),
+    ("negative room size", {"livekit_room_max_participants": -1}, "livekit_room_max_participants"),
+    ("negative empty timeout", {"livekit_room_empty_timeout": -5}, "livekit_room_empty_timeout"),
+    ("malformed node IP", {"livekit_node_ip": "not-an-ip"}, "livekit_node_ip"),
+    ("unknown log level", {"livekit_log_level": "verbose"}, "livekit_log_level"),
+    ("short JWT secret", {"secrets_jwt_secret": "too-short-for-hs256"}, "secrets_jwt_secret"),
+    ("short passwords", {"secrets_password_length": 16}, "secrets_password_length"),
+    ("bad dashboard user", {"secrets_dashboard_username": "ops team"}, "secrets_dashboard_username"),
+    ("missing certificate file", {"plusptt_ssl_self_signed": False, "plusptt_ssl_cert": "/nonexistent/cert.pem",
+                                  "plusptt_ssl_key": "/nonexistent/key.pem"}, "plusptt_ssl_cert"),
+    ("certificate without key", {"plusptt_ssl_cert": "/etc/ssl/certs/ca-certificates.crt"}, "plusptt_ssl_key"),
+    ("SSL without certificate", {"plusptt_ssl_self_signed": False}, "plusptt_ssl_self_signed"),
+    ("malformed memory limit", {"supabase_resources": {"db": {"cpus": "2", "memory": "2 gigs"}}},
+     "supabase_resources.db"),
+    ("malformed CPU limit", {"backend_resources": {"cpus": "lots", "memory": "1G"}}, "backend_resources"),
+    ("image without tag", {"supabase_auth_image": "supabase/gotrue"}, "supabase_auth_image"),
+    ("image on latest", {"livekit_image": "livekit/livekit-server:latest"}, "livekit_image"),
+    ("nginx image without tag", {"nginx_image": "nginx"}, "nginx_image"),
+    ("non-numeric worker count", {"backend_gunicorn_workers": "many"}, "backend_gunicorn_workers"),
+    ("zero workers", {"backend_gunicorn_workers": 0}, "backend_gunicorn_workers"),
+    ("port out of range", {"backend_port": 70000}, "backend_port"),
+    ("app source without Dockerfile", {"backend_source_dir": "/nonexistent/app"}, "backend_source_dir"),
+    ("old TLS protocol", {"nginx_ssl_protocols": "TLSv1 TLSv1.2"}, "nginx_ssl_protocols"),
+    ("malformed body size", {"nginx_client_max_body_size": "big"}, "nginx_client_max_body_size"),
+    ("unknown package source", {"docker_package_source": "snap"}, "docker_package_source"),
+    ("mirror without scheme", {"docker_registry_mirrors": ["mirror.example.org"]}, "docker_registry_mirrors"),
+    ("too short JWT expiry", {"supabase_jwt_expiry": 10}, "supabase_jwt_expiry"),
+]
+
+
+def host_state():
+    """What a run could change on this host: files under /opt/plusptt and the Docker objects."""
+    state = []
+    if os.path.isdir("/opt/plusptt"):
+        for root, dirs, files in os.walk("/opt/plusptt"):
+            for name in sorted(dirs + files):
+                path = os.path.join(root, name)
+                info = os.lstat(path)
+                state.append((path, info.st_mode, info.st_size, info.st_mtime_ns))
+    for args in (["ps", "-a", "--format", "{{.ID}} {{.State}} {{.Image}}"], ["network", "ls", "-q"],
+                 ["volume", "ls", "-q"], ["images", "-q"]):
+        state.append(subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout)
+    return state
+
+
+@pytest.mark.parametrize("extra_vars, variable", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input_fails_before_any_change(extra_vars, variable):
+    before = host_state()
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    result = subprocess.run(
+        [binary, "-i", INVENTORY, os.path.join(REPO, "playbooks", "site.yml"), "-e", json.dumps(extra_vars)],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "PLAY [Docker engine and network]" not in output, "the run went past the checks"
+    failure = output[output.index("fatal:"):] if "fatal:" in output else output
+    assert variable in failure, failure[-3000:]
+    assert host_state() == before
