@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 
 import pytest
@@ -37,3 +38,13 @@ def run_module(monkeypatch, capsys):
         return json.loads(out)
 
     return _run
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import stat
 import subprocess
 
@@ -236,6 +237,30 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     assert "The upgrade stopped at" in output and "To roll back" in output and "/opt/plusptt/versions/" in output
     assert "livekit" in output.split("The upgrade stopped at", 1)[1][:400]
     assert container_ids()["plusptt-backend"] == before_ids["plusptt-backend"], "it went on past the failure"
+    ok(play("playbooks/site.yml"))
+    ok(play("playbooks/health.yml"))
+
+
+def make_certificate(directory, name):
+    cert, key = os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    with open(cert, encoding="ascii") as handle:
+        return cert, key, ssl.PEM_cert_to_DER_cert(handle.read())
+
+
+def served_certificate():
+    return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 8443)))
+
+
+def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
+    for name in ("first", "renewed"):
+        cert, key, der = make_certificate(str(tmp_path), name)
+        given = {"plusptt_ssl_self_signed": False, "plusptt_ssl_cert": cert, "plusptt_ssl_key": key}
+        ok(play("playbooks/site.yml", "-e", json.dumps(given)))
+        assert served_certificate() == der, name
+    assert stat.S_IMODE(os.stat(os.path.join(ROOT, "nginx", "ssl", "key.pem")).st_mode) == 0o600
     ok(play("playbooks/site.yml"))
     ok(play("playbooks/health.yml"))
 

@@ -54,15 +54,6 @@ def http_base():
     server.shutdown()
 
 
-@pytest.fixture
-def closed_port():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def one(check, **kwargs):
     return _health.run_checks([check], **kwargs)[0]
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -30,15 +29,6 @@ def url():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield "http://127.0.0.1:%d/" % server.server_address[1]
     server.shutdown()
-
-
-@pytest.fixture
-def closed_port():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def test_all_healthy(run_module, url):
