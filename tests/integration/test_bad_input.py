@@ -66,6 +66,10 @@ CASES = [
     ("unknown package source", {"docker_package_source": "snap"}, "docker_package_source"),
     ("mirror without scheme", {"docker_registry_mirrors": ["mirror.example.org"]}, "docker_registry_mirrors"),
     ("too short JWT expiry", {"supabase_jwt_expiry": 10}, "supabase_jwt_expiry"),
+    ("unknown capability", {"livekit_cap_add": {"livekit": [], "redis": ["SUPERPOWER"]}}, "livekit_cap_add.redis"),
+    ("capability with its prefix", {"nginx_cap_add": ["CAP_NET_BIND_SERVICE"]}, "nginx_cap_add"),
+    ("capabilities as one string", {"backend_cap_add": "CHOWN"}, "backend_cap_add"),
+    ("negative lock timeout", {"plusptt_lock_timeout": -1}, "plusptt_lock_timeout"),
 ]
 
 

@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-ROLES = pathlib.Path(__file__).resolve().parents[2] / "roles"
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ROLES = REPO / "roles"
+GENERATOR = REPO / "scripts" / "argument-specs.py"
 TYPES = {bool: "bool", int: "int", str: "str", list: "list", dict: "dict"}
 
 
@@ -35,3 +40,48 @@ def test_public_variables_carry_their_role_prefix():
         prefix = role_dir.name + "_"
         for name in load(role_dir / "defaults" / "main.yml"):
             assert name.startswith(prefix), "%s in role %s" % (name, role_dir.name)
+
+
+def test_argument_specs_are_generated_from_defaults():
+    """meta/argument_specs.yml is what scripts/argument-specs.py writes: rerun it after editing defaults."""
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def generator():
+    spec = importlib.util.spec_from_file_location("argument_specs", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "defaults",
+    [
+        "---\n# Described.\nexample_one: 1\nexample_two: x\n",
+        "---\n# Described.\nexample_one: 1\n\n# A comment a blank line away does not count.\n\nexample_two: x\n",
+    ],
+)
+def test_a_variable_without_its_comment_is_named(generator, tmp_path, defaults):
+    (tmp_path / "defaults").mkdir()
+    (tmp_path / "defaults" / "main.yml").write_text(defaults, encoding="utf-8")
+    with pytest.raises(generator.SpecError, match="example_two has no comment"):
+        generator.options(tmp_path)
+
+
+def test_descriptions_types_and_defaults_come_from_defaults(generator, tmp_path):
+    (tmp_path / "defaults").mkdir()
+    (tmp_path / "defaults" / "main.yml").write_text(
+        "---\n# Section comment.\n\n# Port of the thing,\n# in TCP.\nexample_port: 80\n"
+        "# Names.\nexample_names: [a, b]\n# Mixed.\nexample_mixed: [a, 1]\n# Flag.\nexample_flag: false\n",
+        encoding="utf-8",
+    )
+    assert generator.options(tmp_path) == {
+        "example_port": {"description": "Port of the thing, in TCP.", "type": "int", "default": 80},
+        "example_names": {"description": "Names.", "type": "list", "elements": "str", "default": ["a", "b"]},
+        "example_mixed": {"description": "Mixed.", "type": "list", "default": ["a", 1]},
+        "example_flag": {"description": "Flag.", "type": "bool", "default": False},
+    }

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller side of plusptt.deploy.host_lock: who this run is, waiting, and dead holders."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import time
+
+from ansible.plugins.action import ActionBase
+
+POLL_SECONDS = 3
+
+
+def process_start(pid):
+    """Start time of a process in clock ticks since boot (Linux), or "" where /proc has no answer."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            # The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def run_owner():
+    """This run: tasks execute in workers forked from ansible-playbook, whose process is the parent."""
+    pid = os.getppid()
+    controller = socket.gethostname()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    start = process_start(pid)
+    return dict(id="%s/%d/%s" % (controller, pid, start), controller=controller, pid=pid, user=user)
+
+
+def holder_has_ended(holder, controller):
+    """True only when the holder started from this controller and its ansible-playbook process is gone."""
+    if not holder or holder.get("controller") != controller or not isinstance(holder.get("pid"), int):
+        return False
+    pid = holder["pid"]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    start = str(holder.get("id", "")).rsplit("/", 1)[-1]
+    return bool(start) and process_start(pid) not in ("", start)  # the pid now belongs to another process
+
+
+def summary(holder):
+    return "%s by %s on %s (process %s), since %s" % (
+        holder.get("purpose") or "a run",
+        holder.get("user"),
+        holder.get("controller"),
+        holder.get("pid"),
+        holder.get("since"),
+    )
+
+
+def busy_message(holder, path, host):
+    if not holder.get("id"):
+        return "The lock file %s on %s is being written or is not PlusPTT's; remove it if no run is active." % (
+            path,
+            host,
+        )
+    return (
+        "Another PlusPTT run holds the lock %s on %s: %s. Wait for it to finish and run again"
+        " (plusptt_lock_timeout sets how long a run waits). If that run has ended without releasing the lock"
+        " (interrupted, or its controller went away), remove %s on %s." % (path, host, summary(holder), path, host)
+    )
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        owner = run_owner()
+        args["owner"] = owner
+        args.pop("takeover", None)
+        timeout = int(args.get("timeout", 600))
+        deadline = time.monotonic() + max(timeout, 0)
+        waited = False
+        host = task_vars.get("inventory_hostname")
+        while True:
+            answer = self._execute_module(module_name="plusptt.deploy.host_lock", module_args=args, task_vars=task_vars)
+            if not answer.get("lock_busy"):
+                result.update(answer)
+                if answer.get("took_over"):
+                    self._display.warning(
+                        "%s: took over the host lock of a run that ended without releasing it: %s"
+                        % (host, summary(answer["took_over"]))
+                    )
+                result["waited"] = waited
+                return result
+            holder = answer.get("holder") or {}
+            if holder_has_ended(holder, owner["controller"]):
+                args["takeover"] = holder["id"]
+                continue
+            if time.monotonic() >= deadline:
+                result.update(answer)
+                result["failed"] = True
+                result["msg"] = busy_message(holder, args.get("path", "/run/plusptt/deploy.lock"), host)
+                return result
+            if not waited:
+                self._display.display(
+                    "%s: waiting up to %ss for the host lock held by %s" % (host, timeout, summary(holder))
+                )
+                waited = True
+            time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.1)))
