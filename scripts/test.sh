@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG=$repo/ansible.cfg
 export PATH=$repo/.venv/bin:$PATH
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input e2e)
+all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input secret-scan e2e)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 

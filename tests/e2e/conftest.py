@@ -47,7 +47,7 @@ def livekit_keys():
 
 @pytest.fixture(scope="session")
 def ca_cert():
-    return os.path.join(ROOT, "nginx", "ssl", "cert.pem")
+    return os.path.join(ROOT, "nginx", "ca", "ca.crt")
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,7 @@ def test_gateway_routes_auth_and_enforces_api_keys(https, supabase_env):
 
 
 def websocket_upgrade(path):
-    context = ssl.create_default_context(cafile=os.path.join(ROOT, "nginx", "ssl", "cert.pem"))
+    context = ssl.create_default_context(cafile=os.path.join(ROOT, "nginx", "ca", "ca.crt"))
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         "GET %s HTTP/1.1\r\nHost: localhost:8443\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -1,15 +1,20 @@
 # Copyright (c) PlusPTT operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""TLS of the entry point as testssl.sh (the Debian package) sees it on 127.0.0.1:8443."""
+"""TLS of the entry point: testssl.sh (the Debian package) on 127.0.0.1:8443, and the private CA it serves."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
+import ssl
 import subprocess
 
 import pytest
+import requests
+from conftest import HTTP
+from cryptography import x509
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +45,24 @@ def test_testssl_sees_modern_tls_and_hsts(testssl_findings):
     assert findings["TLS1_3"]["finding"].startswith("offered")
     assert findings["HSTS_time"]["severity"] == "OK"
     assert findings["cert_chain_of_trust"]["severity"] == "OK", findings["cert_chain_of_trust"]
+
+
+def test_the_private_ca_publishes_its_certificate_and_a_signed_revocation_list(ca_cert):
+    with open(ca_cert, "rb") as handle:
+        ca = x509.load_pem_x509_certificate(handle.read())
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    session = requests.Session()
+    session.trust_env = False
+    published = session.get(HTTP + "/.well-known/plusptt-ca.crt", timeout=10)
+    assert published.status_code == 200 and x509.load_pem_x509_certificate(published.content) == ca
+    served = x509.load_der_x509_certificate(ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 8443))))
+    served.verify_directly_issued_by(ca)
+    points = served.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    url = points[0].full_name[0].value
+    assert url == HTTP + "/.well-known/plusptt-ca.crl"
+    response = session.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(response.content)
+    assert crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())
+    assert crl.next_update_utc > datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)
+    assert served.serial_number not in [revoked.serial_number for revoked in crl]

@@ -7,13 +7,16 @@ compose files for each secret. A failure names the secret and where it appeared,
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INVENTORY = os.path.join(REPO, "tests", "e2e", "inventory", "hosts.yml")
@@ -43,18 +46,37 @@ def string_leaves(value, where):
         yield where, value
 
 
+def private_key_forms(path):
+    """The private scalar of a PEM key as it would show in a leak: its base64 stretch of the PEM, and hex."""
+    with open(path, "rb") as handle:
+        pem = handle.read()
+    key = serialization.load_pem_private_key(pem, password=None)
+    scalar = key.private_numbers().private_value.to_bytes((key.key_size + 7) // 8, "big")
+    der = base64.b64decode(b"".join(line for line in pem.splitlines() if not line.startswith(b"-----")))
+    offset = der.index(scalar)
+    first, last = -(-offset // 3) * 3, (offset + len(scalar)) // 3 * 3  # base64 groups holding only the scalar
+    return {"base64": base64.b64encode(der[first:last]).decode(), "hex": scalar.hex()}
+
+
 def generated_secrets(credentials):
-    """Every secret this run generated: the controller's credentials and the TLS private key."""
+    """Every secret this run generated: the controller's credentials and the hosts' private keys."""
     secrets = {}
     for name in sorted(os.listdir(credentials)):
         with open(os.path.join(credentials, name), encoding="utf-8") as handle:
             text = handle.read()
         value = yaml.safe_load(text) if name.endswith((".yml", ".yaml")) else text.strip()
         secrets.update(string_leaves(value, name))
-    with open(os.path.join(ROOT, "nginx", "ssl", "key.pem"), encoding="utf-8") as handle:
-        body = "".join(line.strip() for line in handle if not line.startswith("-----"))
-    secrets["nginx/ssl/key.pem"] = body[-48:]  # the private part; the key's first bytes are a fixed header
+    for key in ("nginx/ssl/key.pem", "nginx/ca/ca.key"):
+        for form, value in private_key_forms(os.path.join(ROOT, key)).items():
+            secrets["%s (%s)" % (key, form)] = value
     return secrets
+
+
+def where(text, index):
+    """Line number and the task it belongs to, for the failure message."""
+    line = text.count("\n", 0, index) + 1
+    task = text.rfind("TASK [", 0, index)
+    return line, text[task:text.index("]", task) + 1] if task >= 0 else "-"
 
 
 def container_logs():
@@ -104,13 +126,17 @@ def test_no_secret_in_the_output_the_logs_or_the_compose_files(converged):
         if os.path.exists(compose):
             with open(compose, encoding="utf-8") as handle:
                 sources[compose] = handle.read()
+    flattened = {source: re.sub(r"\s|\\n", "", text) for source, text in sources.items()}
     leaks = []
     for secret, value in generated_secrets(credentials).items():
         for source, text in sources.items():
             for form in forms(value):
                 if form in text:
-                    line = text[:text.index(form)].count("\n") + 1
-                    leaks.append("%s appears in %s, line %d" % (secret, source, line))
+                    line, task = where(text, text.index(form))
+                    leaks.append("%s appears in %s, line %d, %s" % (secret, source, line, task))
+                    break
+                if form in flattened[source]:  # e.g. a key printed as PEM, broken over lines
+                    leaks.append("%s appears in %s, across lines" % (secret, source))
                     break
     assert len(sources) > 10, sorted(sources)
     assert not leaks, "\n".join(leaks)
