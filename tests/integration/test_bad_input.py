@@ -84,7 +84,8 @@ def host_state():
                 state.append((path, info.st_mode, info.st_size, info.st_mtime_ns))
     for args in (["ps", "-a", "--format", "{{.ID}} {{.State}} {{.Image}}"], ["network", "ls", "-q"],
                  ["volume", "ls", "-q"], ["images", "-q"]):
-        state.append(subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout)
+        listing = subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+        state.append(sorted(listing.splitlines()))  # docker lists objects of the same second in any order
     return state
 
 
