@@ -17,11 +17,7 @@ from conftest import HTTP
 from cryptography import x509
 
 
-@pytest.fixture(scope="module")
-def testssl_findings(tmp_path_factory, ca_cert):
-    binary = shutil.which("testssl") or shutil.which("testssl.sh")
-    assert binary, "testssl.sh is not installed (scripts/test.sh bootstrap installs the Debian package)"
-    report = tmp_path_factory.mktemp("testssl") / "findings.json"
+def run_testssl(binary, ca_cert, report):
     run = subprocess.run(
         [binary, "--quiet", "--color", "0", "--warnings", "off", "--add-ca", ca_cert, "--ip", "127.0.0.1",
          "--jsonfile", str(report), "https://localhost:8443"],
@@ -30,10 +26,26 @@ def testssl_findings(tmp_path_factory, ca_cert):
     return json.loads(report.read_text(encoding="utf-8"))
 
 
+def probe_failures(findings):
+    """Checks testssl could not complete (its own connection trouble), not findings about the server."""
+    return [f for f in findings if f["severity"] in ("FATAL", "WARN") or f["id"] == "scanProblem"]
+
+
+@pytest.fixture(scope="module")
+def testssl_findings(tmp_path_factory, ca_cert):
+    binary = shutil.which("testssl") or shutil.which("testssl.sh")
+    assert binary, "testssl.sh is not installed (scripts/test.sh bootstrap installs the Debian package)"
+    folder = tmp_path_factory.mktemp("testssl")
+    findings = run_testssl(binary, ca_cert, folder / "findings.json")
+    if probe_failures(findings):  # one more scan when a probe lost its connection; a second failure counts
+        findings = run_testssl(binary, ca_cert, folder / "findings-again.json")
+    return findings
+
+
 def test_testssl_finds_nothing_high_or_critical(testssl_findings):
     severe = [f for f in testssl_findings if f["severity"] in ("HIGH", "CRITICAL")]
     assert not severe, json.dumps(severe, indent=1)
-    problems = [f for f in testssl_findings if f["severity"] in ("FATAL", "WARN") or f["id"] == "scanProblem"]
+    problems = probe_failures(testssl_findings)
     assert not problems, json.dumps(problems, indent=1)
 
 
