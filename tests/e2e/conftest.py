@@ -86,14 +86,19 @@ def containers():
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def play(playbook, *args):
-    """Run a playbook of the collection against the test stack (what `make e2e-play` does)."""
+def playbook_command(playbook, *args):
+    """Command line and environment of a playbook run against the test stack (what `make e2e-play` does)."""
     binary = os.path.join(os.path.dirname(os.path.realpath(__import__("sys").executable)), "ansible-playbook")
     if not os.path.exists(binary):
         binary = os.path.join(REPO, ".venv", "bin", "ansible-playbook")
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                PLUSPTT_SECRETS_DIR=CREDENTIALS)
-    return subprocess.run(
-        [binary, "-i", os.path.join(REPO, "tests", "e2e", "inventory", "hosts.yml"),
-         os.path.join(REPO, playbook), *args],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=1500)
+    argv = [binary, "-i", os.path.join(REPO, "tests", "e2e", "inventory", "hosts.yml"), os.path.join(REPO, playbook),
+            *args]
+    return argv, env
+
+
+def play(playbook, *args):
+    """Run a playbook of the collection against the test stack and wait for it."""
+    argv, env = playbook_command(playbook, *args)
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=1500)

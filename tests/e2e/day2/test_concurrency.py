@@ -9,26 +9,19 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-from conftest import CREDENTIALS, REPO
+from conftest import REPO, playbook_command
 
 LOCK = "/run/plusptt/deploy.lock"
 
 
 def start(playbook, *args):
-    binary = os.path.join(os.path.dirname(os.path.realpath(sys.executable)), "ansible-playbook")
-    if not os.path.exists(binary):
-        binary = os.path.join(REPO, ".venv", "bin", "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               PLUSPTT_SECRETS_DIR=CREDENTIALS)
+    argv, env = playbook_command(playbook, *args)
     # A file, not a pipe: a run must never block on output nobody reads yet.
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-    run = subprocess.Popen(
-        [binary, "-i", os.path.join(REPO, "tests", "e2e", "inventory", "hosts.yml"), os.path.join(REPO, playbook),
-         *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    run = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     run.log = log
     return run
 
