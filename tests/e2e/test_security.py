@@ -33,7 +33,7 @@ def expected_capabilities():
     return {
         "supabase-db": supabase["db"], "supabase-auth": supabase["auth"], "supabase-rest": supabase["rest"],
         "realtime-dev.supabase-realtime": supabase["realtime"], "supabase-meta": supabase["meta"],
-        "supabase-studio": supabase["studio"], "supabase-kong": supabase["kong"],
+        "supabase-studio": supabase["studio"], "supabase-kong": supabase["envoy"],
         "livekit": livekit["livekit"], "livekit-redis": livekit["redis"],
         "plusptt-backend": role_default("backend", "backend_cap_add"),
         "supabase-nginx": role_default("frontend", "frontend_cap_add"),
@@ -60,7 +60,7 @@ def test_containers_drop_every_capability_they_do_not_need(container, added):
 
 
 @pytest.mark.parametrize("path,status", [
-    ("/", 200), ("/api/health/", 200), ("/livekit/", 200), ("/project/", 401), ("/auth/v1/health", 401),
+    ("/", 200), ("/api/health/", 200), ("/livekit/", 200), ("/project/", 401), ("/auth/v1/health", 403),
     ("/nginx-health", 200),
 ])
 def test_every_route_sends_the_security_headers(https, path, status):
@@ -83,9 +83,9 @@ def test_secret_files_belong_to_root_or_to_the_service_that_reads_them():
     for path in ("supabase/.env", "livekit/keys.yaml", "livekit/config.yaml", "backend/.env", "nginx/ssl/key.pem"):
         info = os.stat(os.path.join(ROOT, path))
         assert (info.st_uid, info.st_gid) == (0, 0), path
-    # Kong (uid 1000 in the official image) reads its declarative config itself.
-    kong = os.stat(os.path.join(ROOT, "supabase", "volumes", "api", "kong.yml"))
-    assert kong.st_uid == role_default("supabase", "supabase_kong_uid") and kong.st_mode & 0o777 == 0o600
+    # Envoy (uid 101 in the official image) reads its configuration itself.
+    envoy = os.stat(os.path.join(ROOT, "supabase", "volumes", "api", "envoy.yaml"))
+    assert envoy.st_uid == role_default("supabase", "supabase_envoy_uid") and envoy.st_mode & 0o777 == 0o600
     for name in os.listdir(CREDENTIALS):
         mode = os.stat(os.path.join(CREDENTIALS, name)).st_mode & 0o777
         assert mode == 0o600, "%s is %o" % (name, mode)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import ssl
@@ -73,11 +74,69 @@ def test_livekit_is_reached_through_nginx(https):
 
 
 def test_gateway_routes_auth_and_enforces_api_keys(https, supabase_env):
-    assert https.get(HTTPS + "/auth/v1/health", timeout=10).status_code == 401
-    response = https.get(HTTPS + "/auth/v1/health", headers={"apikey": supabase_env["ANON_KEY"]}, timeout=10)
-    assert response.status_code == 200 and response.json()["name"] == "GoTrue"
-    rest = https.get(HTTPS + "/rest/v1/", headers={"apikey": supabase_env["ANON_KEY"]}, timeout=10)
+    # Envoy's RBAC refuses a request without a key, or with a key that is neither anon nor service-role.
+    assert https.get(HTTPS + "/auth/v1/health", timeout=10).status_code == 403
+    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": "x" + supabase_env["ANON_KEY"]},
+                     timeout=10).status_code == 403
+    for key in ("ANON_KEY", "SERVICE_ROLE_KEY"):
+        response = https.get(HTTPS + "/auth/v1/health", headers={"apikey": supabase_env[key]}, timeout=10)
+        assert response.status_code == 200 and response.json()["name"] == "GoTrue"
+    rest = https.get(HTTPS + "/rest/v1/todos?select=id", headers={"apikey": supabase_env["ANON_KEY"]}, timeout=10)
     assert rest.status_code == 200
+    assert rest.json()["service"] == "rest" and rest.json()["path"] == "/todos"
+    # auth's browser redirects carry no key
+    assert https.get(HTTPS + "/auth/v1/verify", timeout=10, allow_redirects=False).json()["path"] == "/verify"
+
+
+def test_gateway_is_the_real_envoy_with_its_checked_config():
+    assert "/1.39.1/" in docker("exec", "supabase-kong", "envoy", "--version")
+    config = os.path.join(ROOT, "supabase", "volumes", "api", "envoy.yaml")
+    info = os.stat(config)
+    assert info.st_uid == 101 and stat.S_IMODE(info.st_mode) == 0o600
+    assert not os.path.exists(os.path.join(ROOT, "supabase", "volumes", "api", "kong.yml"))
+    # the service answers as api-gw, kong and envoy on the PlusPTT network
+    for name in ("api-gw", "kong", "envoy"):
+        assert in_network("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://%s:8000/mcp" % name) == "404"
+
+
+def in_network(*argv):
+    """Run a command in a container on the PlusPTT network (the studio test double ships curl)."""
+    return docker("exec", "supabase-studio", *argv)
+
+
+def test_postgres_meta_lists_tables_for_the_service_key_only(supabase_env):
+    psql("postgres", "CREATE TABLE IF NOT EXISTS public.e2e_meta_probe (id int)")
+    url = "http://api-gw:8000/pg/tables?included_schemas=public"
+    listed = json.loads(in_network("curl", "-sf", "-H", "apikey: " + supabase_env["SERVICE_ROLE_KEY"], url))
+    assert "e2e_meta_probe" in {table["name"] for table in listed}
+    assert in_network("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                      "apikey: " + supabase_env["ANON_KEY"], url) == "403"
+    assert in_network("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url) == "403"
+
+
+def test_gateway_dashboard_requires_basic_auth(dashboard_credentials):
+    code = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"]
+    assert in_network(*code, "http://api-gw:8000/project/default") == "401"
+    assert in_network(*code, "-u", "supabase:wrong", "http://api-gw:8000/project/default") == "401"
+    body = in_network("curl", "-sf", "-u", "%s:%s" % dashboard_credentials, "http://api-gw:8000/project/default")
+    assert json.loads(body)["service"] == "studio"
+
+
+def test_gateway_blocks_mcp_and_realtime_tenants(https, supabase_env):
+    headers = {"apikey": supabase_env["SERVICE_ROLE_KEY"]}
+    assert https.get(HTTPS + "/realtime/v1/api/tenants", headers=headers, timeout=10).status_code == 403
+    ping = https.get(HTTPS + "/realtime/v1/api/ping", headers=headers, timeout=10)
+    assert ping.status_code == 200 and ping.json()["path"] == "/api/ping"
+
+
+def test_gateway_answers_cors_preflight_for_allowed_origins_only(https):
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "apikey"}
+    allowed = https.options(HTTPS + "/rest/v1/todos", headers=dict(preflight, Origin="https://localhost:8443"),
+                            timeout=10)
+    assert allowed.headers.get("Access-Control-Allow-Origin") == "https://localhost:8443"
+    other = https.options(HTTPS + "/rest/v1/todos", headers=dict(preflight, Origin="https://evil.example"),
+                          timeout=10)
+    assert "Access-Control-Allow-Origin" not in other.headers
 
 
 def websocket_upgrade(path):
@@ -91,6 +150,12 @@ def websocket_upgrade(path):
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
             tls.sendall(request.encode())
             return tls.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_realtime_websocket_takes_the_key_as_a_query_parameter(supabase_env):
+    path = "/realtime/v1/websocket?vsn=1.0.0&apikey="
+    assert websocket_upgrade(path + supabase_env["ANON_KEY"]).startswith("HTTP/1.1 101")
+    assert " 403 " in websocket_upgrade(path + supabase_env["ANON_KEY"] + "x")
 
 
 def test_livekit_websocket_upgrade(livekit_keys):

@@ -1,0 +1,52 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""supabase_gateway: the running test stack switched from Envoy to Kong and back, one run each.
+
+Kong is the test double's Kong mode (kong.yml parsed strictly, key-auth and ACL enforced); Envoy is real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from conftest import HTTPS, ROOT, docker, play, read_env_file
+
+API = os.path.join(ROOT, "supabase", "volumes", "api")
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def gateway_image():
+    return json.loads(docker("inspect", "supabase-kong"))[0]["Config"]["Image"]
+
+
+def auth_health(session, key=None):
+    headers = {"apikey": key} if key else {}
+    return session.get(HTTPS + "/auth/v1/health", headers=headers, timeout=10)
+
+
+def test_switch_to_kong_and_back_is_one_run_each(https):
+    env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
+    ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong"))
+    assert "service-double" in gateway_image()
+    kong = os.stat(os.path.join(API, "kong.yml"))
+    assert kong.st_uid == 1000 and stat.S_IMODE(kong.st_mode) == 0o600
+    assert not os.path.exists(os.path.join(API, "envoy.yaml"))
+    # Kong's key-auth answers 401 without a key; the anon key passes; the same names resolve.
+    assert auth_health(https).status_code == 401
+    assert auth_health(https, env["ANON_KEY"]).json()["name"] == "GoTrue"
+    # a second run with kong changes nothing
+    again = ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong"))
+    assert "changed=0" in again.stdout.split("PLAY RECAP", 1)[1]
+
+    ok(play("playbooks/site.yml"))
+    assert "envoy" in gateway_image()
+    assert not os.path.exists(os.path.join(API, "kong.yml"))
+    assert auth_health(https).status_code == 403
+    assert auth_health(https, env["ANON_KEY"]).json()["name"] == "GoTrue"
