@@ -102,3 +102,9 @@ def play(playbook, *args):
     """Run a playbook of the collection against the test stack and wait for it."""
     argv, env = playbook_command(playbook, *args)
     return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=1500)
+
+
+def ok(result):
+    """Assert that a play() run succeeded, showing the end of its output when it did not."""
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result

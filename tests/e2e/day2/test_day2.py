@@ -18,7 +18,7 @@ import subprocess
 import jwt
 import pytest
 import yaml
-from conftest import HTTPS, ROOT, containers, docker, play, psql, read_env_file, user_jwt
+from conftest import HTTPS, ROOT, containers, docker, ok, play, psql, read_env_file, user_jwt
 from livekit import api
 
 BACKUPS = "/var/backups/plusptt"
@@ -34,11 +34,6 @@ def checksums():
 
 def backups():
     return sorted(name for name in os.listdir(BACKUPS) if name[0].isdigit())
-
-
-def ok(result):
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return result
 
 
 def failed(result):

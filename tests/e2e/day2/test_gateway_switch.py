@@ -12,14 +12,9 @@ import json
 import os
 import stat
 
-from conftest import HTTPS, ROOT, docker, play, read_env_file
+from conftest import HTTPS, ROOT, docker, ok, play, read_env_file
 
 API = os.path.join(ROOT, "supabase", "volumes", "api")
-
-
-def ok(result):
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return result
 
 
 def gateway_image():
