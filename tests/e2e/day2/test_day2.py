@@ -173,7 +173,8 @@ def test_jwt_rotation_switches_every_consumer(https, supabase_env):
     assert env["JWT_SECRET"] != old_secret
     assert backend_token(https, old_secret).status_code == 401
     assert backend_token(https, env["JWT_SECRET"]).status_code == 200
-    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": old_anon}, timeout=10).status_code == 401
+    # Envoy's RBAC filter knows only the current keys, so the old one stops at the gateway.
+    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": old_anon}, timeout=10).status_code == 403
     assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": env["ANON_KEY"]}, timeout=10).status_code == 200
     assert env["ANON_KEY"] in https.get(HTTPS + "/config.js", timeout=10).text
     assert psql("postgres", "SELECT current_setting('app.settings.jwt_secret')") == env["JWT_SECRET"]
@@ -236,6 +237,16 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     assert container_ids()["plusptt-backend"] == before_ids["plusptt-backend"], "it went on past the failure"
     ok(play("playbooks/site.yml"))
     ok(play("playbooks/health.yml"))
+
+
+def test_a_database_image_of_another_postgres_major_is_refused_before_anything_changes():
+    data_version = docker("exec", "supabase-db", "cat", "/var/lib/postgresql/data/PG_VERSION").strip()
+    other = "15" if data_version != "15" else "17"
+    before_ids = container_ids()
+    output = failed(play("playbooks/upgrade.yml", "-e", "supabase_db_image=plusptt-test/supabase-postgres:" + other))
+    assert f"supabase_db_image is PostgreSQL {other}" in output
+    assert f"holds a PostgreSQL {data_version} database" in output
+    assert container_ids() == before_ids
 
 
 def make_certificate(directory, name):
