@@ -4,6 +4,7 @@
 """supabase_gateway: the running test stack switched from Envoy to Kong and back, one run each.
 
 Kong is the test double's Kong mode (kong.yml parsed strictly, key-auth and ACL enforced); Envoy is real.
+The way back starts from the layout of deployments made before the gateway service was named api-gw.
 """
 
 from __future__ import annotations
@@ -11,14 +12,33 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
+import yaml
 from conftest import HTTPS, ROOT, docker, ok, play, read_env_file
 
 API = os.path.join(ROOT, "supabase", "volumes", "api")
+COMPOSE_DIR = os.path.join(ROOT, "supabase")
 
 
 def gateway_image():
     return json.loads(docker("inspect", "supabase-kong"))[0]["Config"]["Image"]
+
+
+def gateway_service():
+    return json.loads(docker("inspect", "supabase-kong"))[0]["Config"]["Labels"]["com.docker.compose.service"]
+
+
+def run_gateway_as_service_kong():
+    """Rewrite the compose project as earlier releases wrote it: the gateway service named kong."""
+    path = os.path.join(COMPOSE_DIR, "compose.yml")
+    with open(path, encoding="utf-8") as handle:
+        project = yaml.safe_load(handle)
+    project["services"]["kong"] = project["services"].pop("api-gw")
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(project, handle)
+    subprocess.run(["docker", "compose", "up", "-d", "--remove-orphans"], cwd=COMPOSE_DIR, check=True,
+                   capture_output=True)
 
 
 def auth_health(session, key=None):
@@ -40,7 +60,10 @@ def test_switch_to_kong_and_back_is_one_run_each(https):
     again = ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong"))
     assert "changed=0" in again.stdout.split("PLAY RECAP", 1)[1]
 
+    run_gateway_as_service_kong()
+    assert gateway_service() == "kong"
     ok(play("playbooks/site.yml"))
+    assert gateway_service() == "api-gw"
     assert "envoy" in gateway_image()
     assert not os.path.exists(os.path.join(API, "kong.yml"))
     assert auth_health(https).status_code == 403
