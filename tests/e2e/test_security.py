@@ -34,6 +34,7 @@ def expected_capabilities():
         "supabase-db": supabase["db"], "supabase-auth": supabase["auth"], "supabase-rest": supabase["rest"],
         "realtime-dev.supabase-realtime": supabase["realtime"], "supabase-meta": supabase["meta"],
         "supabase-studio": supabase["studio"], "supabase-kong": supabase["envoy"],
+        "supabase-storage": supabase["storage"], "supabase-imgproxy": supabase["imgproxy"],
         "livekit": livekit["livekit"], "livekit-redis": livekit["redis"],
         "plusptt-backend": role_default("backend", "backend_cap_add"),
         "supabase-nginx": role_default("frontend", "frontend_cap_add"),

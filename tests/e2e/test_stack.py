@@ -22,8 +22,8 @@ from livekit import api
 
 EXPECTED_CONTAINERS = {
     "supabase-db", "supabase-auth", "supabase-rest", "realtime-dev.supabase-realtime", "supabase-meta",
-    "supabase-studio", "supabase-kong", "livekit", "livekit-redis", "plusptt-backend", "supabase-nginx",
-    "plusptt-nginx",
+    "supabase-studio", "supabase-kong", "supabase-storage", "supabase-imgproxy", "livekit", "livekit-redis",
+    "plusptt-backend", "supabase-nginx", "plusptt-nginx",
 }
 
 
@@ -112,6 +112,26 @@ def test_postgres_meta_lists_tables_for_the_service_key_only(supabase_env):
     assert in_network("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
                       "apikey: " + supabase_env["ANON_KEY"], url) == "403"
     assert in_network("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url) == "403"
+
+
+def test_storage_is_served_behind_the_api_keys_with_files_on_a_named_volume(https, supabase_env):
+    # supabase_storage_enabled: the gateway passes /storage/v1/ on to the storage API, keys required.
+    assert https.get(HTTPS + "/storage/v1/status", timeout=10).status_code == 403
+    key = supabase_env["SERVICE_ROLE_KEY"]
+    assert https.get(HTTPS + "/storage/v1/status", headers={"apikey": key}, timeout=10).status_code == 200
+    headers = {"apikey": key, "Authorization": "Bearer " + key}
+    buckets = https.get(HTTPS + "/storage/v1/bucket", headers=headers, timeout=10)
+    assert buckets.status_code == 200 and buckets.json()["path"] == "/bucket"
+    # storage checks the JWT itself: a key from another secret stops there.
+    forged = jwt.encode({"role": "service_role", "iss": "supabase"}, "x" * 40, algorithm="HS256")
+    refused = https.get(HTTPS + "/storage/v1/bucket", headers={"apikey": key, "Authorization": "Bearer " + forged},
+                        timeout=10)
+    assert refused.status_code == 400 and refused.json()["statusCode"] == "403"
+    # files live on the compose volume storage-data, which imgproxy reads too
+    for container, mode in (("supabase-storage", True), ("supabase-imgproxy", False)):
+        mounts = json.loads(docker("inspect", container))[0]["Mounts"]
+        storage = [m for m in mounts if m["Destination"] == "/var/lib/storage"]
+        assert [(m["Type"], m["Name"], m["RW"]) for m in storage] == [("volume", "supabase_storage-data", mode)]
 
 
 def test_gateway_dashboard_requires_basic_auth(dashboard_credentials):

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Test double for the Supabase services (auth, rest, realtime, studio, meta, gateway) and livekit-server.
+"""Test double for the Supabase services (auth, rest, realtime, studio, meta, storage, imgproxy, gateway) and
+livekit-server.
 
 Used only by the collection's tests, because the real images cannot be pulled there; no role default
 ever points at it. Each service keeps the real image's port, health path, required environment and
@@ -12,11 +13,14 @@ Pick the service with DOUBLE_SERVICE or the first argument. What each one reprod
   realtime  supabase/realtime: port 4000, tenant health with a JWT, /socket/websocket, DB login
   studio    supabase/studio: port 3000, GET /api/platform/profile
   meta      supabase/postgres-meta: port 8080, GET /health, DB login
+  storage   supabase/storage-api: port 5000, GET /status, JWT check on the rest, file backend folder, DB login
+  imgproxy  darthsim/imgproxy: IMGPROXY_BIND (:5001), GET /health
   gateway   kong (DB-less): strict kong.yml, key-auth/basic-auth/acl/cors, proxy and websocket tunnel
             on 8000, GET /status on 8100
   livekit   livekit-server: strict config, keys and key_file check, Redis at boot, GET /, /rtc/validate,
             /rtc websocket, /twirp, RTC TCP/UDP and TURN UDP listeners
-Invoked as `kong` or `postgrest` (symlinks) it answers `kong health` / `postgrest --ready`.
+Invoked as `kong`, `postgrest` or `imgproxy` (symlinks) it answers `kong health`, `postgrest --ready` and
+`imgproxy health`.
 """
 
 import base64
@@ -45,7 +49,7 @@ import redis
 import redis.sentinel
 import yaml
 
-SERVICE_NAMES = ("auth", "rest", "realtime", "studio", "meta", "gateway", "livekit")
+SERVICE_NAMES = ("auth", "rest", "realtime", "studio", "meta", "storage", "imgproxy", "gateway", "livekit")
 HANDLED = object()  # a route returns this when it wrote the whole response itself
 SECRET_HEADERS = {"authorization", "proxy-authorization", "apikey", "cookie", "x-api-key"}
 SECRET_PARAM_RE = re.compile(r"(?i)\b(access_token|apikey|api_key|token|password|key)=([^&\s'\"]*)")
@@ -693,6 +697,74 @@ class MetaService(Service):
 
     def listeners(self):
         return [("", self.port, self.route)]
+
+
+class StorageService(Service):
+    """supabase/storage-api, file backend: GET /status; other requests need a JWT signed with PGRST_JWT_SECRET
+    and are echoed; logs in with DATABASE_URL."""
+    name = "storage"
+
+    def __init__(self, env, args):
+        super().__init__(env, args)
+        self.port = env_port(env, ("SERVER_PORT", "PORT"), 5000)
+        self.db = DbLogin.from_uri(env_required(env, "DATABASE_URL"), "DATABASE_URL", require_url=True)
+        secret_name = "AUTH_JWT_SECRET" if env.get("AUTH_JWT_SECRET") else "PGRST_JWT_SECRET"
+        self.verifier = JwtVerifier(env_required(env, secret_name, min_len=32), secret_name)
+        env_required(env, "ANON_KEY")
+        env_required(env, "SERVICE_KEY")
+        if env.get("STORAGE_BACKEND", "file") != "file":
+            raise ConfigError("STORAGE_BACKEND: the double keeps files only (file)")
+        self.root = env_required(env, "FILE_STORAGE_BACKEND_PATH")
+        try:
+            if int(env.get("FILE_SIZE_LIMIT", "52428800")) < 1:
+                raise ValueError
+        except ValueError:
+            raise ConfigError("FILE_SIZE_LIMIT must be a positive number of bytes") from None
+
+    def start(self):
+        super().start()
+        probe_file = os.path.join(self.root, ".storage-double-probe")
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            with open(probe_file, "w", encoding="utf-8") as handle:
+                handle.write(now_iso())
+            os.remove(probe_file)
+        except OSError as exc:
+            die(f"FILE_STORAGE_BACKEND_PATH {self.root} is not writable: {exc}")
+
+    def route(self, req):
+        if req.is_read and req.path == "/status":
+            return db_unhealthy(self.db) or Response(200, b"", content_type=None)
+        try:
+            self.verifier.verify(req.bearer() or "")
+        except jwt.PyJWTError:
+            return json_response(400, {"statusCode": "403", "error": "Unauthorized", "message": "invalid signature"})
+        return None
+
+    def listeners(self):
+        return [("", self.port, self.route)]
+
+
+class ImgproxyService(Service):
+    """darthsim/imgproxy: GET /health on IMGPROXY_BIND."""
+    name = "imgproxy"
+
+    def __init__(self, env, args):
+        super().__init__(env, args)
+        self.port = imgproxy_port(env)
+
+    def route(self, req):
+        if req.is_read and req.path == "/health":
+            return text_response(200, "imgproxy is running")
+        return None
+
+    def listeners(self):
+        return [("", self.port, self.route)]
+
+
+def imgproxy_port(env):
+    bind = env.get("IMGPROXY_BIND", ":8080")
+    return parse_port(bind.rsplit(":", 1)[-1], "IMGPROXY_BIND")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1475,7 +1547,7 @@ class LiveKitService(Service):
 
 
 SERVICES = {cls.name: cls for cls in (AuthService, RestService, RealtimeService, StudioService, MetaService,
-                                      GatewayService, LiveKitService)}
+                                      StorageService, ImgproxyService, GatewayService, LiveKitService)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1501,6 +1573,8 @@ def shim(program, args):
         return code
     if program == "kong" and args[:1] in (["docker-start"], ["start"]):
         return None
+    if program == "imgproxy" and args[:1] == ["health"]:
+        return probe(f"http://127.0.0.1:{imgproxy_port(os.environ)}/health")
     if program == "postgrest" and args[:1] == ["--ready"]:
         port = os.environ.get("PGRST_ADMIN_SERVER_PORT")
         if not port:
@@ -1513,11 +1587,11 @@ def shim(program, args):
 def pick_service(argv):
     program = os.path.basename(argv[0])
     args = argv[1:]
-    if program in ("kong", "postgrest"):
+    if program in ("kong", "postgrest", "imgproxy"):
         code = shim(program, args)
         if code is not None:
             sys.exit(code)
-        return ("gateway" if program == "kong" else "rest"), []
+        return {"kong": "gateway", "postgrest": "rest", "imgproxy": "imgproxy"}[program], []
     if args and args[0] in SERVICE_NAMES:
         return args[0], args[1:]
     name = os.environ.get("DOUBLE_SERVICE", "")
