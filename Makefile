@@ -46,3 +46,8 @@ e2e-play:
 ## e2e-down: remove the test stack and its data
 e2e-down:
 	.venv/bin/ansible-playbook -i $(E2E_INVENTORY) playbooks/teardown.yml -e plusptt_teardown_purge=true $(ARGS)
+
+## bench: time deploy runs on the converged test stack (make e2e-up first); prints a table, writes bench/results/
+.PHONY: bench
+bench:
+	.venv/bin/python scripts/bench.py $(ARGS)
