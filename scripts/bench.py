@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) PlusPTT operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -106,7 +105,7 @@ def main():
     figures = {}
     figures["floor"] = {"seconds": floor(root, args.url, anon_key)}
 
-    noop = [playbook(args.inventory, "site.yml") for _ in range(args.runs)]
+    noop = [playbook(args.inventory, "site.yml") for run_index in range(args.runs)]
     figures["no-op re-run"] = {"seconds": statistics.median(run[0] for run in noop),
                                "tasks": noop[0][1], "changed": max(run[2] for run in noop)}
 
