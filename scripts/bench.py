@@ -7,6 +7,8 @@ Measures in one run, each as seconds and as a ratio to the floor:
   floor     `docker compose up -d` of every PlusPTT project plus one request per public route
   no-op     a site.yml re-run that has nothing to change (median of --runs)
   setting   a site.yml run after one backend setting changed, and which containers it recreated
+  rolling   upgrade.yml replacing the backend and web app images (two replicas each) while a load of
+            --rate requests/s alternates /api/health/ and / through nginx: requests sent, failed, worst latency
   first     site.yml on a host whose stack was removed (images and secrets kept), with --first-deploy
 Prints a table and writes the figures as JSON under bench/results/.
 """
@@ -14,16 +16,20 @@ Prints a table and writes the figures as JSON under bench/results/.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import json
 import os
 import pathlib
 import re
+import ssl
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
+import aiohttp
 import requests
 import urllib3
 
@@ -87,12 +93,100 @@ def floor(root, base_url, anon_key):
     return time.monotonic() - start
 
 
+class Load:
+    """Open-loop HTTP load in a thread: a request every 1/rate s, whether or not earlier ones have answered."""
+
+    def __init__(self, base_url, paths, rate, ca_file):
+        self.base_url, self.paths, self.rate = base_url, paths, rate
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else False
+        self.sent = self.failed = 0
+        self.worst = 0.0
+        self.errors = {}
+        self.first_failures = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.run()), daemon=True)
+
+    async def one(self, session, path):
+        start = time.monotonic()
+        try:
+            async with session.get(self.base_url + path) as response:
+                await response.read()
+                ok = 200 <= response.status < 300
+                reason = f"HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError) as error:
+            ok, reason = False, type(error).__name__
+        self.worst = max(self.worst, time.monotonic() - start)
+        if not ok:
+            self.failed += 1
+            self.errors[reason] = self.errors.get(reason, 0) + 1
+            if len(self.first_failures) < 5:
+                self.first_failures.append(f"{path} at {start - self.started:.1f}s: {reason}")
+
+    async def run(self):
+        connector = aiohttp.TCPConnector(limit=200, ssl=self.context)
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as session:
+            pending = set()
+            self.started = start = time.monotonic()
+            while not self.stopping.is_set():
+                due = start + self.sent / self.rate
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                task = asyncio.create_task(self.one(session, self.paths[self.sent % len(self.paths)]))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                self.sent += 1
+            self.seconds = time.monotonic() - start
+            await asyncio.gather(*pending)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+
+def image_of(container):
+    return subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", container],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def rolling_upgrade(inventory, base_url, rate, ca_file):
+    """upgrade.yml replaces the backend and web app images, two replicas each, under load."""
+    running = container_ids()
+    images = {role: image_of(name) for role, name in (("backend", "plusptt-backend"), ("frontend", "supabase-nginx"))
+              if name in running}
+    if len(images) != 2:
+        sys.exit("rolling: run the bench on the test stack with one plusptt-backend and one supabase-nginx")
+    replicas = ["-e", "backend_replicas=2", "-e", "frontend_replicas=2"]
+    pinned = [arg for role, image in images.items() for arg in ("-e", f"{role}_image={image}")]
+    playbook(inventory, "site.yml", *replicas, *pinned)
+    bumped = []
+    for role, image in images.items():
+        subprocess.run(["docker", "tag", image, f"plusptt-bench/{role}:2"], check=True)
+        bumped += ["-e", f"{role}_image=plusptt-bench/{role}:2"]
+    before = container_ids()
+    with Load(base_url, ["/api/health/", "/"], rate, ca_file) as load:
+        time.sleep(3)
+        seconds = playbook(inventory, "upgrade.yml", *replicas, *bumped)[0]
+        time.sleep(3)
+    after = container_ids()
+    playbook(inventory, "site.yml")  # back to the inventory's images and one replica each
+    replaced = sorted(name for name in before if name.startswith(("backend-", "frontend-")) and name not in after)
+    return {"seconds": seconds, "requests": load.sent, "failed": load.failed,
+            "worst latency ms": round(load.worst * 1000), "rate": round(load.sent / load.seconds),
+            "replaced": replaced,
+            **({"errors": load.errors, "first failures": load.first_failures} if load.errors else {})}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inventory", default=str(DEFAULT_INVENTORY))
     parser.add_argument("--root", default="/opt/plusptt", help="plusptt_root of the stack")
     parser.add_argument("--url", default="https://localhost:8443", help="the stack's public URL from this host")
     parser.add_argument("--runs", type=int, default=3, help="no-op re-runs to take the median of")
+    parser.add_argument("--rate", type=int, default=250, help="requests/s of the load during the rolling upgrade")
     parser.add_argument("--first-deploy", action="store_true",
                         help="also remove the stack (data included) and time the deploy that brings it back")
     args = parser.parse_args()
@@ -117,6 +211,10 @@ def main():
         "seconds": seconds, "tasks": tasks, "changed": changed,
         "recreated": sorted(name for name, cid in after.items() if before.get(name) != cid)}
     playbook(args.inventory, "site.yml")  # back to the inventory's setting
+
+    ca = root / "nginx" / "ca" / "ca.crt"
+    figures["rolling upgrade under load"] = rolling_upgrade(args.inventory, args.url, args.rate,
+                                                            str(ca) if ca.exists() else None)
 
     if args.first_deploy:
         playbook(args.inventory, "teardown.yml", "-e", "plusptt_teardown_purge=true")

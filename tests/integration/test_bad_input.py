@@ -63,6 +63,8 @@ CASES = [
     ("non-numeric worker count", {"backend_gunicorn_workers": "many"}, "backend_gunicorn_workers"),
     ("zero workers", {"backend_gunicorn_workers": 0}, "backend_gunicorn_workers"),
     ("port out of range", {"backend_port": 70000}, "backend_port"),
+    ("zero replicas", {"backend_replicas": 0}, "backend_replicas"),
+    ("published web app with replicas", {"frontend_replicas": 2, "frontend_publish": True}, "frontend_replicas"),
     ("app source without Dockerfile", {"backend_source_dir": "/nonexistent/app"}, "backend_source_dir"),
     ("old TLS protocol", {"nginx_ssl_protocols": "TLSv1 TLSv1.2"}, "nginx_ssl_protocols"),
     ("malformed body size", {"nginx_client_max_body_size": "big"}, "nginx_client_max_body_size"),
