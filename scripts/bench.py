@@ -5,7 +5,8 @@
 
 Measures in one run, each as seconds and as a ratio to the floor:
   floor     `docker compose up -d` of every PlusPTT project plus one request per public route
-  no-op     a site.yml re-run that has nothing to change (median of --runs)
+  no-op     a site.yml re-run that has nothing to change (median of --runs), with the default strategy and with
+            the opt-in mitogen_linear
   setting   a site.yml run after one backend setting changed, and which containers it recreated
   rolling   upgrade.yml replacing the backend and web app images (two replicas each) while a load of
             --rate requests/s alternates /api/health/ and / through nginx: requests sent, failed, worst latency
@@ -48,11 +49,13 @@ def env_file(path):
     return values
 
 
-def playbook(inventory, name, *extra):
+def playbook(inventory, name, *extra, strategy=None):
     """Run a playbook; return (seconds, tasks, changed)."""
     command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(REPO / "playbooks" / name),
                *extra]
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    if strategy:
+        env["ANSIBLE_STRATEGY"] = strategy
     start = time.monotonic()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - start
@@ -202,6 +205,9 @@ def main():
     noop = [playbook(args.inventory, "site.yml") for run_index in range(args.runs)]
     figures["no-op re-run"] = {"seconds": statistics.median(run[0] for run in noop),
                                "tasks": noop[0][1], "changed": max(run[2] for run in noop)}
+    noop = [playbook(args.inventory, "site.yml", strategy="mitogen_linear") for run_index in range(args.runs)]
+    figures["no-op, mitogen"] = {"seconds": statistics.median(run[0] for run in noop),
+                                 "tasks": noop[0][1], "changed": max(run[2] for run in noop)}
 
     before = container_ids()
     workers = str(int(role_default("backend", "backend_gunicorn_workers")) + 1)

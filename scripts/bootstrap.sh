@@ -12,3 +12,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
   touch "$stamp"
 fi
+# ansible.cfg finds mitogen's strategy plugins here, whatever the Python version in the path.
+if [ ! -e .venv/mitogen-strategy ]; then
+  ln -sfn "$(.venv/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" \
+    .venv/mitogen-strategy
+fi
