@@ -47,6 +47,28 @@ e2e-play:
 e2e-down:
 	.venv/bin/ansible-playbook -i $(E2E_INVENTORY) playbooks/teardown.yml -e plusptt_teardown_purge=true $(ARGS)
 
+## Lab of SSH test hosts, each with its own Docker engine (scripts/lab.sh, tests/lab/README.md)
+LAB_INVENTORY := tests/lab/inventory/hosts.yml
+
+.PHONY: lab-up lab-hosts lab-play lab-down
+## lab-up: start the lab hosts, load the test images into them and converge playbooks/site.yml over SSH
+lab-up:
+	bash scripts/test.sh bootstrap
+	bash scripts/lab.sh up
+	.venv/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml $(ARGS)
+
+## lab-hosts: only start the lab hosts and load their images
+lab-hosts:
+	bash scripts/lab.sh up
+
+## lab-play: run PLAYBOOK against the lab, e.g. make lab-play PLAYBOOK=playbooks/health.yml
+lab-play:
+	.venv/bin/ansible-playbook -i $(LAB_INVENTORY) $(PLAYBOOK) $(ARGS)
+
+## lab-down: remove the lab hosts, their engines' data and the lab network
+lab-down:
+	bash scripts/lab.sh down
+
 ## bench: time deploy runs on the converged test stack (make e2e-up first); prints a table, writes bench/results/
 .PHONY: bench
 bench:

@@ -53,6 +53,16 @@ stage_secret-scan() { bash tests/images/build.sh && pytest -q -p no:cacheprovide
 # inventory, checks idempotence and check mode, runs tests/e2e, then removes the stack.
 stage_e2e() { bash tests/images/build.sh && molecule test -s default; }
 
+# Several servers: a fresh lab of SSH hosts (scripts/lab.sh), molecule converges site.yml over SSH, checks
+# idempotence and check mode, runs tests/multihost from outside the hosts; the lab is removed after.
+stage_multihost() {
+  bash tests/images/build.sh && bash scripts/lab.sh down && bash scripts/lab.sh up || return 1
+  local rc=0
+  molecule test -s multihost || rc=1
+  bash scripts/lab.sh down || rc=1
+  return $rc
+}
+
 passed=0; failed=0; failed_names=()
 for stage in "${stages[@]}"; do
   printf '\n===== %s =====\n' "$stage"

@@ -1,0 +1,75 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures of the multi-host tests: the lab of tests/lab, reached over SSH like any server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+import requests
+import yaml
+
+LAB = os.path.join(os.path.dirname(__file__), "..", "lab")
+KEY = os.path.join(LAB, ".ssh", "id_ed25519")
+ENTRY = "https://localhost:9443"
+OUTSIDER = {"ansible_host": "127.0.0.1", "ansible_port": 22099, "plusptt_private_address": "172.30.77.99"}
+
+
+def lab_hosts():
+    """host -> its inventory variables (ansible_port, plusptt_private_address), from the lab inventory."""
+    with open(os.path.join(LAB, "inventory", "hosts.yml"), encoding="utf-8") as handle:
+        inventory = yaml.safe_load(handle)
+    hosts = {}
+    for group in inventory["plusptt"]["children"].values():
+        for name, host_vars in (group.get("hosts") or {}).items():
+            hosts.setdefault(name, {}).update(host_vars or {})
+    hosts["plusptt-lab-outsider"] = OUTSIDER
+    return hosts
+
+
+HOSTS = lab_hosts()
+
+
+def ssh(host, command, check=True, timeout=60):
+    """Run a shell command on a lab host over SSH; return the completed process."""
+    port = str(HOSTS[host]["ansible_port"])
+    argv = ["ssh", "-i", KEY, "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@127.0.0.1", command]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError("%s: %s failed (%d): %s" % (host, command, result.returncode, result.stderr))
+    return result
+
+
+def address(host):
+    return HOSTS[host]["plusptt_private_address"]
+
+
+@pytest.fixture(scope="session")
+def entry(tmp_path_factory):
+    """A session to the entry host's nginx that trusts the CA the deployment made."""
+    ca = tmp_path_factory.mktemp("lab") / "ca.crt"
+    ca.write_text(ssh("plusptt-lab-app", "cat /opt/plusptt/nginx/ca/ca.crt").stdout)
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(ca)
+    session.ca_path = str(ca)
+    return session
+
+
+@pytest.fixture(scope="session")
+def jwt_secret():
+    for line in ssh("plusptt-lab-db", "cat /opt/plusptt/supabase/.env").stdout.splitlines():
+        if line.startswith("JWT_SECRET="):
+            return line.split("=", 1)[1]
+    raise AssertionError("JWT_SECRET missing from the database host's supabase/.env")
+
+
+@pytest.fixture(scope="session")
+def node_keys():
+    """LiveKit node -> the keys of its key file."""
+    return {host: yaml.safe_load(ssh(host, "cat /opt/plusptt/livekit/keys.yaml").stdout)
+            for host in ("plusptt-lab-media1", "plusptt-lab-media2")}
