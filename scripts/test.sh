@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG=$repo/ansible.cfg
 export PATH=$repo/.venv/bin:$PATH
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input secret-scan e2e)
+all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input secret-scan e2e multihost)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -18,6 +18,7 @@ stage_bootstrap() {
   local missing=()
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
   command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
+  command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)  # the multi-host lab is reached over SSH
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi

@@ -109,3 +109,52 @@ def test_bad_input_fails_before_any_change(extra_vars, variable):
     failure = output[output.index("fatal:"):] if "fatal:" in output else output
     assert variable in failure, failure[-3000:]
     assert host_state() == before
+
+
+# Layouts of several servers (every host a local alias: the checks run before any host is contacted).
+FOUR_SERVERS = {
+    "plusptt_supabase": {"db": "10.0.0.11"}, "plusptt_backend": {"app": "10.0.0.12"},
+    "plusptt_frontend": {"app": "10.0.0.12"}, "plusptt_nginx": {"app": "10.0.0.12"},
+    "plusptt_livekit": {"media1": "10.0.0.21", "media2": "10.0.0.22"}, "plusptt_livekit_redis": {"media1": "10.0.0.21"},
+}
+LAYOUTS = [
+    ("group without a host", dict(FOUR_SERVERS, plusptt_livekit={}), {}, "plusptt_livekit has no host"),
+    ("LiveKit node without an address", dict(FOUR_SERVERS, plusptt_livekit={"media1": "10.0.0.21", "media2": ""}),
+     {}, "plusptt_private_address"),
+    ("two Redis hosts", dict(FOUR_SERVERS, plusptt_livekit_redis={"media1": "10.0.0.21", "media2": "10.0.0.22"}),
+     {}, "plusptt_livekit_redis has 2 hosts"),
+    ("two services of one server on one port", dict(FOUR_SERVERS, plusptt_frontend={"db": "10.0.0.11"}),
+     {"frontend_port": 5432}, "publishes port 5432 for both"),
+]
+
+
+def write_layout(folder, groups):
+    children = {}
+    for group, hosts in groups.items():
+        children[group] = {"hosts": {host: ({"plusptt_private_address": address} if address
+                                            else {"ansible_host": host + ".example.org"})
+                                     for host, address in hosts.items()}}
+    inventory = {"plusptt": {"children": children, "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}
+    with open(os.path.join(folder, "hosts.yml"), "w", encoding="utf-8") as handle:
+        json.dump(inventory, handle)
+    os.symlink(os.path.join(os.path.dirname(INVENTORY), "group_vars"), os.path.join(folder, "group_vars"))
+    return os.path.join(folder, "hosts.yml")
+
+
+@pytest.mark.parametrize("groups, extra_vars, message", [case[1:] for case in LAYOUTS], ids=[c[0] for c in LAYOUTS])
+def test_bad_layout_fails_before_any_change(tmp_path, groups, extra_vars, message):
+    before = host_state()
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    result = subprocess.run(
+        [binary, "-i", write_layout(str(tmp_path), groups), os.path.join(REPO, "playbooks", "site.yml"),
+         "-e", json.dumps(extra_vars)],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "PLAY [Docker engine and network]" not in output, "the run went past the checks"
+    assert "fatal:" in output, output[-3000:]
+    assert message in output[output.index("fatal:"):], output[-3000:]
+    assert host_state() == before

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 import requests
@@ -73,3 +74,19 @@ def node_keys():
     """LiveKit node -> the keys of its key file."""
     return {host: yaml.safe_load(ssh(host, "cat /opt/plusptt/livekit/keys.yaml").stdout)
             for host in ("plusptt-lab-media1", "plusptt-lab-media2")}
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def play(playbook, *args, timeout=1200):
+    """Run a playbook of the collection over the lab inventory; return the completed process."""
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i", os.path.join(LAB, "inventory", "hosts.yml"), os.path.join(ROOT, playbook), *args]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout, check=False)
+
+
+def ok(result):
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result

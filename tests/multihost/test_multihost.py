@@ -10,15 +10,13 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import subprocess
-import sys
 import ssl
 import time
 import uuid
 
 import jwt
 import pytest
-from conftest import ENTRY, address, ssh
+from conftest import ENTRY, address, ok, play, ssh
 from livekit import api
 
 MEDIA = ("plusptt-lab-media1", "plusptt-lab-media2")
@@ -137,19 +135,13 @@ def test_the_firewall_keeps_its_own_table_beside_dockers(host):
 
 
 def test_health_names_a_killed_container_and_its_host():
-    root = os.path.join(os.path.dirname(__file__), "..", "..")
-    inventory = os.path.join(root, "tests", "lab", "inventory", "hosts.yml")
-    play = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-            os.path.join(root, "playbooks", "health.yml")]
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     ssh("plusptt-lab-media2", "docker kill livekit")
     try:
-        result = subprocess.run(play, capture_output=True, text=True, env=env, cwd=root, timeout=600, check=False)
+        result = play("playbooks/health.yml")
         assert result.returncode != 0
         failed = [line for line in result.stdout.splitlines() if line.startswith("fatal: [")]
         assert len(failed) == 1 and "plusptt-lab-media2" in failed[0], result.stdout[-3000:]
         assert "Unhealthy: livekit" in result.stdout
     finally:
         start_livekit("plusptt-lab-media2")
-    result = subprocess.run(play, capture_output=True, text=True, env=env, cwd=root, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout[-3000:]
+    ok(play("playbooks/health.yml"))
