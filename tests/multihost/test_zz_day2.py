@@ -6,6 +6,7 @@ teardown, so it builds on the deployed stack and leaves none."""
 
 from __future__ import annotations
 
+import shlex
 import time
 import uuid
 
@@ -33,6 +34,27 @@ def test_backup_runs_on_the_database_host_only():
     assert "plusptt-lab-app" not in result.stdout and "plusptt-lab-media1" not in result.stdout
     after = ssh("plusptt-lab-db", "ls /var/backups/plusptt").stdout.split()
     assert len(set(after) - set(before)) == 1
+
+
+def psql(sql, database="plusptt"):
+    command = "docker exec supabase-db psql -U postgres -d %s -tAc %s" % (database, shlex.quote(sql))
+    return ssh("plusptt-lab-db", command).stdout.strip()
+
+
+def backend_state():
+    return ssh("plusptt-lab-app", "docker inspect -f '{{.State.Health.Status}} {{.State.StartedAt}}' plusptt-backend"
+               ).stdout.split()
+
+
+def test_restore_runs_on_the_database_host_and_restarts_the_backend_on_its_host(entry):
+    started_before = backend_state()[1]
+    psql("INSERT INTO console_channel (name, created_at) VALUES ('after-backup', now()) ON CONFLICT DO NOTHING")
+    assert psql("SELECT count(*) FROM console_channel WHERE name = 'after-backup'") == "1"
+    ok(play("playbooks/restore.yml"))
+    assert psql("SELECT count(*) FROM console_channel WHERE name = 'after-backup'") == "0"
+    health, started = backend_state()
+    assert health == "healthy" and started != started_before  # stopped while the database was restored
+    assert entry.get(ENTRY + "/api/health/", timeout=15).status_code == 200
 
 
 def test_rotated_livekit_keys_reach_every_node_and_the_backend(entry, jwt_secret):
