@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Digest of everything a deploy run is made from, computed on the controller."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+
+from ansible.errors import AnsibleError, AnsibleFilterError
+
+# Left out of app sources, as the copy to the host leaves them out (roles/plusptt/tasks/build_image.yml).
+SOURCE_EXCLUDES = (".git", "node_modules", "dist", "__pycache__", ".venv", "extra-ca.crt", "staticfiles",
+                   "*.sqlite3", "*.pyc")
+# The parts of the collection a deploy runs.
+COLLECTION_PARTS = ("roles", "plugins", "playbooks", "meta")
+
+
+def tree_digest(top, excludes=()):
+    """sha256 over the relative paths, kinds and contents of every file under top ('' when top is missing)."""
+    if os.path.isfile(top):
+        with open(top, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    if not os.path.isdir(top):
+        return ""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, p) for p in excludes))
+        for name in sorted(files):
+            if any(fnmatch.fnmatch(name, p) for p in excludes):
+                continue
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, top).encode() + b"\0")
+            if os.path.islink(path):
+                digest.update(b"link:" + os.readlink(path).encode())
+            elif os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _value(host_vars, name):
+    try:
+        return host_vars[name]
+    except (AnsibleError, KeyError) as error:
+        # A value that cannot be templated here still counts, by its text.
+        return "unresolved: %s" % error
+
+
+def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), collection_root="", ignore=()):
+    """sha256 of the layout, the matching variables of every host, the controller files they name and the collection."""
+    if not isinstance(names, str) or not names:
+        raise AnsibleFilterError("deploy_inputs_digest: names must be a regular expression of variable names")
+    pattern = re.compile(names)
+    inputs = {
+        "groups": {g: sorted(members) for g, members in sorted(groups.items()) if g.startswith("plusptt")},
+        "hosts": {},
+        "collection": {part: tree_digest(os.path.join(collection_root, part), ("__pycache__", "*.pyc"))
+                       for part in COLLECTION_PARTS} if collection_root else {},
+    }
+    for host in sorted(hosts):
+        host_vars = hostvars[host]
+        chosen = sorted(k for k in host_vars.keys() if pattern.match(k) and k not in ignore)
+        values = {k: _value(host_vars, k) for k in chosen}
+        files = {}
+        for name in controller_paths:
+            path = values.get(name)
+            if isinstance(path, str) and path.startswith("/"):
+                files[name] = tree_digest(path, SOURCE_EXCLUDES)
+        inputs["hosts"][host] = {"vars": values, "files": files}
+    try:
+        text = json.dumps(inputs, sort_keys=True, default=str)
+    except (TypeError, ValueError) as error:
+        raise AnsibleFilterError("deploy_inputs_digest: %s" % error) from error
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FilterModule:
+    """PlusPTT filters."""
+
+    def filters(self):
+        return {"deploy_inputs_digest": deploy_inputs_digest}

@@ -1,0 +1,61 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.plusptt.deploy.plugins.filter.deploy_inputs_digest import deploy_inputs_digest
+
+GROUPS = {"all": ["srv"], "plusptt": ["srv"], "plusptt_nginx": ["srv"], "other": ["srv"]}
+NAMES = r"^(ansible_host|plusptt_[a-z].*|backend_.*)$"
+
+
+def digest(hostvars, groups=None, **options):
+    return deploy_inputs_digest(hostvars, ["srv"], groups or GROUPS, NAMES, **options)
+
+
+def test_only_matching_variables_count():
+    base = {"srv": {"plusptt_domain": "a.example", "ansible_port": 22, "__plusptt_x": 1, "unrelated": 1}}
+    same = {"srv": {"plusptt_domain": "a.example", "ansible_port": 2222, "__plusptt_x": 2, "unrelated": 2}}
+    other = {"srv": {"plusptt_domain": "b.example", "ansible_port": 22, "__plusptt_x": 1, "unrelated": 1}}
+    assert digest(base) == digest(same)
+    assert digest(base) != digest(other)
+
+
+def test_ignored_switches_do_not_count():
+    one = digest({"srv": {"plusptt_full_run": False}}, ignore=["plusptt_full_run"])
+    assert one == digest({"srv": {"plusptt_full_run": True}}, ignore=["plusptt_full_run"])
+
+
+def test_the_layout_counts_but_other_groups_do_not():
+    moved = dict(GROUPS, plusptt_nginx=[])
+    assert digest({"srv": {}}) != digest({"srv": {}}, groups=moved)
+    assert digest({"srv": {}}) == digest({"srv": {}}, groups=dict(GROUPS, other=[]))
+
+
+def test_the_content_of_named_controller_folders_counts(tmp_path):
+    (tmp_path / "app.py").write_text("print(1)")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "big.js").write_text("x")
+    hostvars = {"srv": {"backend_source_dir": str(tmp_path)}}
+    before = digest(hostvars, controller_paths=["backend_source_dir"])
+    (tmp_path / "node_modules" / "big.js").write_text("build output does not count")
+    assert digest(hostvars, controller_paths=["backend_source_dir"]) == before
+    (tmp_path / "app.py").write_text("print(2)")
+    assert digest(hostvars, controller_paths=["backend_source_dir"]) != before
+
+
+def test_the_collection_counts(tmp_path):
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "main.yml").write_text("a")
+    before = digest({"srv": {}}, collection_root=str(tmp_path))
+    (tmp_path / "roles" / "main.yml").write_text("b")
+    assert digest({"srv": {}}, collection_root=str(tmp_path)) != before
+
+
+def test_names_must_be_a_pattern():
+    with pytest.raises(AnsibleFilterError, match="names must be"):
+        deploy_inputs_digest({"srv": {}}, ["srv"], GROUPS, "")

@@ -1,0 +1,126 @@
+# Copyright (c) PlusPTT operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import datetime
+import os
+
+from ansible_collections.plusptt.deploy.plugins.module_utils import _deploy_state as state
+
+NOW = datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
+CONTAINER = {"id": "c1", "image": "sha256:a", "running": True, "health": "healthy", "current": True}
+
+
+def current(tmp_path, **changes):
+    value = {"digest": "d1", "files": state.tree_states([str(tmp_path)]), "containers": {"db": dict(CONTAINER)},
+             "networks": ["plusptt"], "firewall": "rules"}
+    value.update(changes)
+    return value
+
+
+def recorded(now_state, renewal_due=""):
+    return state.record(now_state["digest"], now_state["files"], now_state["containers"], now_state["networks"],
+                        now_state["firewall"], renewal_due)
+
+
+def test_a_host_as_recorded_is_converged(tmp_path):
+    (tmp_path / "a.conf").write_text("x")
+    now_state = current(tmp_path)
+    assert state.differences(recorded(now_state), now_state, NOW) == []
+
+
+def test_the_record_is_the_same_for_the_same_host(tmp_path):
+    (tmp_path / "a.conf").write_text("x")
+    assert state.dumps(recorded(current(tmp_path))) == state.dumps(recorded(current(tmp_path)))
+
+
+def test_no_record_is_a_reason():
+    assert state.differences({}, {}, NOW) == ["no completed run is recorded on this host"]
+
+
+def test_changed_new_and_removed_files_are_named(tmp_path):
+    (tmp_path / "a.conf").write_text("x")
+    (tmp_path / "b.conf").write_text("y")
+    before = recorded(current(tmp_path))
+    (tmp_path / "a.conf").write_text("changed")
+    (tmp_path / "b.conf").unlink()
+    (tmp_path / "c.conf").write_text("new")
+    reasons = state.differences(before, current(tmp_path), NOW)
+    assert "changed on the host: %s/a.conf" % tmp_path in reasons
+    assert "removed from the host: %s/b.conf" % tmp_path in reasons
+    assert "new on the host: %s/c.conf" % tmp_path in reasons
+
+
+def test_a_mode_change_is_a_change(tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("k")
+    secret.chmod(0o600)
+    before = recorded(current(tmp_path))
+    secret.chmod(0o644)
+    assert state.differences(before, current(tmp_path), NOW) == ["changed on the host: %s" % secret]
+
+
+def test_excluded_paths_and_missing_paths(tmp_path):
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "versions" / "1.yml").write_text("v")
+    states = state.tree_states([str(tmp_path), str(tmp_path / "absent")], exclude=[str(tmp_path / "versions")])
+    assert str(tmp_path / "versions" / "1.yml") not in states
+    assert states[str(tmp_path / "absent")] == "absent"
+    assert states[str(tmp_path)].startswith("dir:")
+
+
+def test_other_inputs_are_a_reason(tmp_path):
+    before = recorded(current(tmp_path))
+    assert state.differences(before, current(tmp_path, digest="d2"), NOW) == [
+        "the inputs changed (inventory, variables, secrets, app sources or the collection)"]
+
+
+def test_stopped_unhealthy_recreated_and_outdated_containers(tmp_path):
+    before = recorded(current(tmp_path, containers={n: dict(CONTAINER, id=n) for n in ("a", "b", "c", "d", "e")}))
+    now_containers = {
+        "a": dict(CONTAINER, id="a", running=False),
+        "b": dict(CONTAINER, id="b", health="unhealthy"),
+        "c": dict(CONTAINER, id="other"),
+        "d": dict(CONTAINER, id="d", current=False),
+        "e": dict(CONTAINER, id="e", health="none"),
+        "f": dict(CONTAINER, id="f"),
+    }
+    reasons = state.differences(before, current(tmp_path, containers=now_containers), NOW)
+    assert reasons == ["containers removed or recreated: c", "containers not made by the last run: f",
+                       "containers not running: a", "containers not healthy: b",
+                       "containers whose image tag now names another image: d"]
+
+
+def test_a_missing_network_or_other_firewall_rules(tmp_path):
+    before = recorded(current(tmp_path))
+    reasons = state.differences(before, current(tmp_path, networks=[], firewall="table missing"), NOW)
+    assert reasons == ["Docker networks missing: plusptt", "the loaded firewall rules differ"]
+
+
+def test_a_renewal_that_is_due(tmp_path):
+    now_state = current(tmp_path)
+    assert state.differences(recorded(now_state, "2027-01-02T00:00:00Z"), now_state, NOW) == []
+    assert state.differences(recorded(now_state, "2026-12-31T00:00:00Z"), now_state, NOW) == [
+        "a certificate or revocation list is due for renewal since 2026-12-31T00:00:00Z"]
+
+
+def test_container_states_from_docker_inspect():
+    inspected = [{"Name": "/db", "Id": "c1", "Image": "sha256:a", "Config": {"Image": "postgres:17"},
+                  "State": {"Running": True, "Health": {"Status": "healthy"}}},
+                 {"Name": "/web", "Id": "c2", "Image": "sha256:old", "Config": {"Image": "nginx:1"},
+                  "State": {"Running": True}}]
+    states = state.container_states(inspected, {"postgres:17": "sha256:a", "nginx:1": "sha256:new"})
+    assert states["db"] == {"id": "c1", "image": "sha256:a", "running": True, "health": "healthy", "current": True}
+    assert states["web"]["health"] == "none" and not states["web"]["current"]
+
+
+def test_many_differences_are_summed_up(tmp_path):
+    for number in range(12):
+        (tmp_path / ("f%02d" % number)).write_text("x")
+    before = recorded(current(tmp_path))
+    for number in range(12):
+        (tmp_path / ("f%02d" % number)).write_text("y")
+    (reason,) = state.differences(before, current(tmp_path), NOW)
+    assert reason.endswith("and 4 more") and os.path.join(str(tmp_path), "f00") in reason
