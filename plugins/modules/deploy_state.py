@@ -110,6 +110,12 @@ converged:
   description: Whether the host is as the recorded run left it (always false with O(state=recorded)).
   returned: always
   type: bool
+containers:
+  description: Names of the containers that carry O(container_label), found by this call.
+  returned: always
+  type: list
+  elements: str
+  sample: [livekit, plusptt-backend]
 reasons:
   description: What differs from the record, one sentence each; empty when converged.
   returned: always
@@ -255,7 +261,8 @@ def main():
     if params["state"] == "checked":
         reasons = state_record.differences(read_record(params["path"]), current,
                                            datetime.datetime.now(datetime.timezone.utc))
-        module.exit_json(changed=False, converged=not reasons, reasons=reasons)
+        module.exit_json(changed=False, converged=not reasons, reasons=reasons,
+                         containers=sorted(current["containers"]))
 
     text = state_record.dumps(state_record.record(params["digest"], current["files"], current["containers"],
                                                   current["networks"], current["firewall"],
@@ -267,7 +274,7 @@ def main():
         unchanged = False
     if not unchanged and not module.check_mode:
         write_record(params["path"], text)
-    module.exit_json(changed=not unchanged, converged=False, reasons=[])
+    module.exit_json(changed=not unchanged, converged=False, reasons=[], containers=sorted(current["containers"]))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ def converged_hosts(result):
 
 
 def test_a_rerun_with_nothing_to_change_only_probes_every_host():
+    ok(play("playbooks/site.yml"))  # recorded as this inventory deploys it, whatever ran before
     result = ok(play("playbooks/site.yml"))
     assert converged_hosts(result) == set(HOSTS), result.stdout[-3000:]
     assert all(changed == 0 for _done, changed in recap(result).values())

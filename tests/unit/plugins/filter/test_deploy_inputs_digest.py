@@ -59,3 +59,10 @@ def test_the_collection_counts(tmp_path):
 def test_names_must_be_a_pattern():
     with pytest.raises(AnsibleFilterError, match="names must be"):
         deploy_inputs_digest({"srv": {}}, ["srv"], GROUPS, "")
+
+
+def test_the_content_of_extra_paths_counts(tmp_path):
+    (tmp_path / "jwt_secret").write_text("one")
+    before = digest({"srv": {}}, extra_paths=[str(tmp_path)])
+    (tmp_path / "jwt_secret").write_text("two")
+    assert digest({"srv": {}}, extra_paths=[str(tmp_path)]) != before
