@@ -18,7 +18,7 @@ if [ "$inventory" = inventories/local/hosts.yml ]; then
     echo "No container registry answers (could not pull $probe): deploying with the locally built images"
     echo "of tests/images instead. Configure a registry mirror (docker_registry_mirrors) for the official images."
     bash tests/images/build.sh
-    extra=(-e "@tests/images/offline.yml")
+    extra=(-e "@tests/images/doubles.yml" -e "@tests/images/offline.yml")
   fi
 fi
 # shellcheck disable=SC2086 # ARGS holds extra ansible-playbook arguments

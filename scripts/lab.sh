@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A lab of SSH test hosts for multi-host tests: containers on this machine's Docker engine, each with
 # its own Docker engine inside, reached by Ansible over SSH only (tests/lab/inventory, tests/lab/README.md).
-#   scripts/lab.sh up          key, image, network and hosts; loads the test images each host needs
+#   scripts/lab.sh up          key, image, network and hosts; the test registry the hosts pull from
 #   scripts/lab.sh down        removes the lab hosts, their volumes and the network (plusptt-lab-* only)
 #   scripts/lab.sh ssh-config  prints an ssh_config snippet for the hosts (ssh -F <(...) plusptt-lab-db)
 set -euo pipefail
@@ -9,13 +9,6 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 export DOCKER_BUILDKIT=0
 
-# Images each host's engine gets (tests/images/build.sh builds them); a host not listed gets none.
-declare -A LAB_IMAGES=(
-  [db]="plusptt-test/supabase-postgres:17 plusptt-test/service-double:1 plusptt-test/service-double:1-uid1000 plusptt-test/postgres-meta:v0.99.0 plusptt-test/envoy:v1.39.1"
-  [app]="plusptt-test/python:3.11 plusptt-test/node:18 plusptt-test/nginx:1.22"
-  [media1]="plusptt-test/service-double:1 plusptt-test/redis:7"
-  [media2]="plusptt-test/service-double:1"
-)
 # Hosts (container plusptt-lab-<name>): address on the lab network, sshd on 127.0.0.1:<port>, and
 # further ports published on 127.0.0.1. tests/lab/inventory/hosts.yml uses the same addresses and ports.
 LAB_HOSTS=(db app media1 media2 outsider)
@@ -145,26 +138,8 @@ wait_host() {
   done
 }
 
-# Only images the inner engine lacks (by image ID) are sent, in one docker save per host.
-load_images() {
-  local name=$1 container=plusptt-lab-$1 img want have missing=()
-  [ -n "${LAB_IMAGES[$name]:-}" ] || return 0
-  for img in ${LAB_IMAGES[$name]:-}; do
-    want=$(docker image inspect -f '{{ .Id }}' "$img") || die "image $img is missing (tests/images/build.sh)"
-    have=$(docker exec "$container" docker image inspect -f '{{ .Id }}' "$img" 2>/dev/null || true)
-    [ "$have" = "$want" ] || missing+=("$img")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    log "$container has its images"
-    return
-  fi
-  log "loading into $container: ${missing[*]}"
-  docker save "${missing[@]}" | docker exec -i "$container" docker load -q >/dev/null
-}
-
 cmd_up() {
-  local name pid failed=0
-  declare -A pids=()
+  local name
   make_key
   bash scripts/docker-engine.sh
   build_image
@@ -172,21 +147,16 @@ cmd_up() {
   for name in "${LAB_HOSTS[@]}"; do start_host "$name"; done
   for name in "${LAB_HOSTS[@]}"; do wait_host "$name"; done
   log "hosts answer over SSH"
+  # No image is loaded into the hosts: they pull through the test registry, a Docker Hub mirror.
   bash tests/images/build.sh
-  for name in "${LAB_HOSTS[@]}"; do
-    load_images "$name" &
-    pids[$name]=$!
-  done
-  for name in "${!pids[@]}"; do
-    pid=${pids[$name]}
-    wait "$pid" || { log "loading images into plusptt-lab-$name failed"; failed=1; }
-  done
-  [ "$failed" -eq 0 ] || exit 1
+  bash scripts/registry.sh up
+  bash scripts/registry.sh push
   log "lab is up: ansible -i tests/lab/inventory/hosts.yml plusptt -m ansible.builtin.ping"
 }
 
 cmd_down() {
   local name container
+  bash scripts/registry.sh down
   for name in "${LAB_HOSTS[@]}"; do
     container=plusptt-lab-$name
     if docker container inspect "$container" >/dev/null 2>&1; then

@@ -19,6 +19,7 @@ stage_bootstrap() {
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
   command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
   command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)  # the multi-host lab is reached over SSH
+  command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)  # the lab's registry mirror
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
