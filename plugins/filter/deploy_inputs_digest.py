@@ -84,8 +84,13 @@ def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), co
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def controller_tree_digest(path):
+    """sha256 of a controller file or folder's content ('' when missing)."""
+    return tree_digest(path)
+
+
 class FilterModule:
     """PlusPTT filters."""
 
     def filters(self):
-        return {"deploy_inputs_digest": deploy_inputs_digest}
+        return {"deploy_inputs_digest": deploy_inputs_digest, "tree_digest": controller_tree_digest}

@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.plusptt.deploy.plugins.filter.deploy_inputs_digest import deploy_inputs_digest
+from ansible_collections.plusptt.deploy.plugins.filter.deploy_inputs_digest import (
+    controller_tree_digest,
+    deploy_inputs_digest,
+)
 
 GROUPS = {"all": ["srv"], "plusptt": ["srv"], "plusptt_nginx": ["srv"], "other": ["srv"]}
 NAMES = r"^(ansible_host|plusptt_[a-z].*|backend_.*)$"
@@ -66,3 +69,12 @@ def test_the_content_of_extra_paths_counts(tmp_path):
     before = digest({"srv": {}}, extra_paths=[str(tmp_path)])
     (tmp_path / "jwt_secret").write_text("two")
     assert digest({"srv": {}}, extra_paths=[str(tmp_path)]) != before
+
+
+def test_tree_digest_of_a_folder_a_file_and_nothing(tmp_path):
+    (tmp_path / "a").write_text("1")
+    before = controller_tree_digest(str(tmp_path))
+    assert controller_tree_digest(str(tmp_path / "a")) != before
+    (tmp_path / "b").write_text("2")
+    assert controller_tree_digest(str(tmp_path)) != before
+    assert controller_tree_digest(str(tmp_path / "missing")) == ""
