@@ -38,7 +38,8 @@ running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
 up() {
   command -v docker-registry >/dev/null || die "docker-registry is missing: bash scripts/test.sh bootstrap installs it"
-  ip -o addr show | grep -q " $address/" || die "no interface has $address: run scripts/lab.sh up first"
+  # grep reads all of ip's output: with -q an early exit would fail the pipeline (pipefail) now and then.
+  ip -o addr show | grep " $address/" >/dev/null || die "no interface has $address: run scripts/lab.sh up first"
   make_tls
   mkdir -p "$run_dir/data"
   cat >"$run_dir/config.yml" <<CONFIG
