@@ -53,17 +53,14 @@ def _value(host_vars, name):
         return "unresolved: %s" % error
 
 
-def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), collection_root="", ignore=(),
-                         extra_paths=()):
-    """sha256 of the layout, the matching variables of every host, the controller files they name, further
-    controller paths and the collection."""
+def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), collection_root="", ignore=()):
+    """sha256 of the layout, the matching variables of every host, the controller files they name and the collection."""
     if not isinstance(names, str) or not names:
         raise AnsibleFilterError("deploy_inputs_digest: names must be a regular expression of variable names")
     pattern = re.compile(names)
     inputs = {
         "groups": {g: sorted(members) for g, members in sorted(groups.items()) if g.startswith("plusptt")},
         "hosts": {},
-        "paths": {path: tree_digest(path) for path in sorted(extra_paths)},
         "collection": {part: tree_digest(os.path.join(collection_root, part), ("__pycache__", "*.pyc"))
                        for part in COLLECTION_PARTS} if collection_root else {},
     }

@@ -64,13 +64,6 @@ def test_names_must_be_a_pattern():
         deploy_inputs_digest({"srv": {}}, ["srv"], GROUPS, "")
 
 
-def test_the_content_of_extra_paths_counts(tmp_path):
-    (tmp_path / "jwt_secret").write_text("one")
-    before = digest({"srv": {}}, extra_paths=[str(tmp_path)])
-    (tmp_path / "jwt_secret").write_text("two")
-    assert digest({"srv": {}}, extra_paths=[str(tmp_path)]) != before
-
-
 def test_tree_digest_of_a_folder_a_file_and_nothing(tmp_path):
     (tmp_path / "a").write_text("1")
     before = controller_tree_digest(str(tmp_path))
