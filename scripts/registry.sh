@@ -2,7 +2,8 @@
 # A local registry for tests of servers that cannot reach Docker Hub: the Debian package docker-registry,
 # served over TLS with a certificate from a test CA, on the lab network's gateway address (tests/registry).
 # It holds the images tests/images/build.sh builds, under the official names the role defaults pin.
-#   scripts/registry.sh up     certificate, config and the registry (after scripts/lab.sh up made the network)
+# A second, read-only instance on the same storage asks for a login: a private registry with its own name.
+#   scripts/registry.sh up     certificate, config and both instances (after scripts/lab.sh up made the network)
 #   scripts/registry.sh push   tags and pushes every image under its official name
 #   scripts/registry.sh down   stops the registry and removes its data
 set -euo pipefail
@@ -11,9 +12,12 @@ repo=$PWD
 
 address=${PLUSPTT_REGISTRY_ADDRESS:-172.30.77.1}
 port=${PLUSPTT_REGISTRY_PORT:-5443}
+private_port=${PLUSPTT_PRIVATE_REGISTRY_PORT:-5444}
 run_dir=tests/registry/.run
 tls=$run_dir/tls
+auth=$run_dir/auth
 pid_file=$run_dir/registry.pid
+private_pid_file=$run_dir/private.pid
 
 log() { printf '[registry] %s\n' "$*"; }
 die() { printf '[registry] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -34,15 +38,24 @@ make_tls() {
   chmod 0600 "$tls"/*.key
 }
 
-running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
+# The login of the private instance: user plusptt-deploy, a random password in $auth/password (0600).
+make_auth() {
+  [ -f "$auth/htpasswd" ] && [ -f "$auth/password" ] && return
+  mkdir -p "$auth"
+  chmod 0700 "$auth"
+  (umask 077 && openssl rand -hex 16 >"$auth/password")
+  # The registry reads bcrypt only; the system Python's crypt makes it.
+  python3 -W ignore -c 'import crypt, sys; print("plusptt-deploy:" + crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+    "$(cat "$auth/password")" >"$auth/htpasswd"
+}
 
-up() {
-  command -v docker-registry >/dev/null || die "docker-registry is missing: bash scripts/test.sh bootstrap installs it"
-  # grep reads all of ip's output: with -q an early exit would fail the pipeline (pipefail) now and then.
-  ip -o addr show | grep " $address/" >/dev/null || die "no interface has $address: run scripts/lab.sh up first"
-  make_tls
-  mkdir -p "$run_dir/data"
-  cat >"$run_dir/config.yml" <<CONFIG
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# config <port> [private]: the configuration of one instance; the private one is read-only and asks for a login.
+config() {
+  local read_only=false
+  [ -n "${2:-}" ] && read_only=true
+  cat <<CONFIG
 ---
 version: 0.1
 log:
@@ -50,26 +63,53 @@ log:
 storage:
   filesystem:
     rootdirectory: $repo/$run_dir/data
+  maintenance:
+    readonly:
+      enabled: $read_only
 http:
-  addr: $address:$port
+  addr: $address:$1
   tls:
     certificate: $repo/$tls/server.crt
     key: $repo/$tls/server.key
 CONFIG
-  if ! running; then
-    log "starting docker-registry on https://$address:$port"
-    nohup docker-registry serve "$run_dir/config.yml" >"$run_dir/registry.log" 2>&1 &
-    echo $! >"$pid_file"
+  if [ -n "${2:-}" ]; then
+    printf 'auth:\n  htpasswd:\n    realm: plusptt-test\n    path: %s\n' "$repo/$auth/htpasswd"
   fi
+}
+
+# serve <config> <pid file> <log> <port>: start an instance unless it runs, then wait for its answer.
+serve() {
+  if ! running "$2"; then
+    log "starting docker-registry on https://$address:$4"
+    nohup docker-registry serve "$1" >"$3" 2>&1 &
+    echo $! >"$2"
+  fi
+  local code
   for _ in $(seq 1 50); do
-    curl -fsS --cacert "$tls/ca.crt" "https://$address:$port/v2/" >/dev/null 2>&1 && { log "up"; return; }
+    # 200 from the mirror, 401 from the private instance: either way it answers.
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$tls/ca.crt" "https://$address:$4/v2/" 2>/dev/null || true)
+    case "$code" in 200|401) return ;; esac
     sleep 0.2
   done
-  die "the registry did not answer: $(tail -5 "$run_dir/registry.log")"
+  die "the registry on port $4 did not answer: $(tail -5 "$3")"
+}
+
+up() {
+  command -v docker-registry >/dev/null || die "docker-registry is missing: bash scripts/test.sh bootstrap installs it"
+  # grep reads all of ip's output: with -q an early exit would fail the pipeline (pipefail) now and then.
+  ip -o addr show | grep " $address/" >/dev/null || die "no interface has $address: run scripts/lab.sh up first"
+  make_tls
+  make_auth
+  mkdir -p "$run_dir/data"
+  config "$port" >"$run_dir/config.yml"
+  config "$private_port" private >"$run_dir/private.yml"
+  serve "$run_dir/config.yml" "$pid_file" "$run_dir/registry.log" "$port"
+  serve "$run_dir/private.yml" "$private_pid_file" "$run_dir/private.log" "$private_port"
+  log "up"
 }
 
 push() {
-  running || die "the registry is not running: scripts/registry.sh up"
+  running "$pid_file" || die "the registry is not running: scripts/registry.sh up"
   # This machine's engine trusts the test CA for the push only (certs.d is read per connection).
   local certs=/etc/docker/certs.d/$address:$port
   mkdir -p "$certs"
@@ -85,7 +125,10 @@ push() {
 }
 
 down() {
-  if running; then kill "$(cat "$pid_file")" || true; fi
+  local pid
+  for pid in "$pid_file" "$private_pid_file"; do
+    if running "$pid"; then kill "$(cat "$pid")" || true; fi
+  done
   rm -rf "$run_dir" "/etc/docker/certs.d/$address:$port"
   log "down"
 }

@@ -38,6 +38,12 @@ CASES = [
      {"docker_registry_ca_certs": {"mirror.example.org:5000": "/nonexistent/ca.crt"}}, "docker_registry_ca_certs"),
     ("registry CA keyed by a URL", {"docker_registry_ca_certs": {"https://mirror.example.org": "/etc/hostname"}},
      "docker_registry_ca_certs"),
+    ("image registry with a scheme", {"plusptt_image_registry": "https://registry.example.org"},
+     "plusptt_image_registry"),
+    ("image registry with a path", {"plusptt_image_registry": "registry.example.org/team"}, "plusptt_image_registry"),
+    ("registry login without a password",
+     {"docker_registry_auth": [{"registry": "registry.example.org:5000", "username": "deploy"}]},
+     "docker_registry_auth"),
     ("publish address not an IP", {"plusptt_publish_address": "everywhere"}, "plusptt_publish_address"),
     ("reversed UDP range", {"livekit_port_range_start": 50100, "livekit_port_range_end": 50000},
      "livekit_port_range_start"),
@@ -165,4 +171,30 @@ def test_bad_layout_fails_before_any_change(tmp_path, groups, extra_vars, messag
     assert "PLAY [Docker engine and network]" not in output, "the run went past the checks"
     assert "fatal:" in output, output[-3000:]
     assert message in output[output.index("fatal:"):], output[-3000:]
+    assert host_state() == before
+
+
+# Bad input of playbooks/images.yml: refused in its first task, naming the variable.
+IMAGE_CASES = [
+    ("load from a bundle folder that does not exist", {"images_action": "load", "images_bundle_dir": "/nonexistent/b"},
+     "images_bundle_dir"),
+    ("load from a folder without a bundle", {"images_action": "load", "images_bundle_dir": "/etc"}, "images_bundle_dir"),
+    ("unknown bundle action", {"images_action": "copy"}, "images_action"),
+    ("relative bundle folder", {"images_action": "save", "images_bundle_dir": "bundle"}, "images_bundle_dir"),
+]
+
+
+@pytest.mark.parametrize("extra_vars, variable", [c[1:] for c in IMAGE_CASES], ids=[c[0] for c in IMAGE_CASES])
+def test_bad_bundle_input_fails_before_any_change(extra_vars, variable):
+    before = host_state()
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    result = subprocess.run(
+        [binary, "-i", INVENTORY, os.path.join(REPO, "playbooks", "images.yml"), "-e", json.dumps(extra_vars)],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "fatal:" in output and variable in output[output.index("fatal:"):], output[-3000:]
+    assert "TASK [List the images this host needs]" not in output, "the run went past the checks"
     assert host_state() == before
