@@ -89,6 +89,12 @@ CASES = [
     ("capability with its prefix", {"nginx_cap_add": ["CAP_NET_BIND_SERVICE"]}, "nginx_cap_add"),
     ("capabilities as one string", {"backend_cap_add": "CHOWN"}, "backend_cap_add"),
     ("negative lock timeout", {"plusptt_lock_timeout": -1}, "plusptt_lock_timeout"),
+    ("pip index without scheme", {"plusptt_pip_index_url": "pypi.example.org/simple/"}, "plusptt_pip_index_url"),
+    ("pip index on ftp", {"plusptt_pip_index_url": "ftp://user:s3cret@pypi.example.org/simple/"},
+     "plusptt_pip_index_url"),
+    ("npm registry without host", {"plusptt_npm_registry": "https:///npm/"}, "plusptt_npm_registry"),
+    ("npm registry with a space", {"plusptt_npm_registry": "https://npm.example.org/my registry/"},
+     "plusptt_npm_registry"),
 ]
 
 
