@@ -20,6 +20,7 @@ stage_bootstrap() {
   command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
   command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)  # the multi-host lab is reached over SSH
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)  # the lab's registry mirror
+  command -v pebble >/dev/null 2>&1 || missing+=(pebble)  # the ACME server of the certificate tests
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
