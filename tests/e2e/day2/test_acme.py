@@ -158,6 +158,44 @@ def test_a_refused_renewal_keeps_the_certificate_serving_and_says_why(first_run)
     assert served_leaf().serial_number == before_serial
 
 
+def renewal(*extra):
+    return play("playbooks/renew-certificates.yml", "-e", json.dumps(ACME_VARS),
+                *[arg for item in extra for arg in ("-e", json.dumps(item))])
+
+
+def test_the_renewal_playbook_renews_only_a_due_certificate(first_run):
+    before_serial, before_container = served_leaf().serial_number, nginx_container()
+    recap = ok(renewal()).stdout.split("PLAY RECAP", 1)[1]
+    assert " changed=0 " in recap and served_leaf().serial_number == before_serial, recap
+    ok(renewal(DUE))
+    assert served_leaf().serial_number != before_serial
+    assert nginx_container() == before_container
+
+
+def scheduled_command():
+    """The command the daily renewal runs, from root's crontab (no systemd runs this machine's init)."""
+    listing = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False).stdout.splitlines()
+    marker = "#Ansible: plusptt-renew-certificates"
+    entries = [line for before, line in zip(listing, listing[1:], strict=False) if before == marker]
+    return entries[0].split(None, 5)[5] if entries else None
+
+
+def test_the_daily_renewal_runs_the_same_playbook_from_cron(first_run):
+    if os.path.isdir("/run/systemd/system"):
+        pytest.fail("this test reads the crontab entry; under systemd the playbook writes a timer instead")
+    ok(renewal({"renew_schedule": "daily"}))
+    command = scheduled_command()
+    assert command and "renew-certificates.yml" in command and "tests/e2e/inventory/hosts.yml" in command, command
+    recap = ok(renewal({"renew_schedule": "daily"})).stdout.split("PLAY RECAP", 1)[1]
+    assert " changed=0 " in recap, recap
+    # The scheduled command itself runs the playbook (its output goes to the system log).
+    run = subprocess.run(["/bin/sh", "-c", command.split(" 2>&1 | logger")[0]], capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert run.returncode == 0 and "PLAY RECAP" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
+    ok(renewal({"renew_schedule": "none"}))
+    assert scheduled_command() is None
+
+
 def test_testssl_finds_nothing_high_on_the_acme_certificate(first_run, pebble_root, tmp_path):
     binary = shutil.which("testssl") or shutil.which("testssl.sh")
     assert binary, "testssl.sh is not installed (scripts/test.sh bootstrap installs the Debian package)"
