@@ -8,6 +8,8 @@
 #   scripts/pebble.sh root    prints the root certificate pebble signs with (a new one each start)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/test-tls.sh
+. scripts/test-tls.sh
 
 run_dir=tests/acme/.run
 tls=$run_dir/tls
@@ -18,31 +20,17 @@ die() { printf '[pebble] ERROR: %s\n' "$*" >&2; exit 1; }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# The directory's own HTTPS certificate, from a test CA the ACME client is told to trust.
-make_tls() {
-  [ -f "$tls/localhost.crt" ] && [ -f "$tls/ca.crt" ] && return
-  mkdir -p "$tls"
-  chmod 0700 "$tls"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj "/CN=PlusPTT test ACME directory CA" -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
-    -keyout "$tls/localhost.key" -out "$tls/localhost.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tls/localhost.ext"
-  openssl x509 -req -in "$tls/localhost.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 30 \
-    -extfile "$tls/localhost.ext" -out "$tls/localhost.crt" 2>/dev/null
-  chmod 0600 "$tls"/*.key
-}
-
 up() {
   command -v pebble >/dev/null || die "pebble is missing: bash scripts/test.sh bootstrap installs it"
-  make_tls
+  # The directory's own HTTPS certificate, from a test CA the ACME client is told to trust.
+  make_test_tls "$tls" "PlusPTT test ACME directory CA" localhost "DNS:localhost,IP:127.0.0.1"
   cat >"$run_dir/pebble.json" <<CONFIG
 {
   "pebble": {
     "listenAddress": "127.0.0.1:14000",
     "managementListenAddress": "127.0.0.1:15000",
-    "certificate": "$PWD/$tls/localhost.crt",
-    "privateKey": "$PWD/$tls/localhost.key",
+    "certificate": "$PWD/$tls/server.crt",
+    "privateKey": "$PWD/$tls/server.key",
     "httpPort": $http_port,
     "tlsPort": 5001,
     "ocspResponderURL": "http://127.0.0.1:4002/",

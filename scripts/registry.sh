@@ -8,6 +8,8 @@
 #   scripts/registry.sh down   stops the registry and removes its data
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/test-tls.sh
+. scripts/test-tls.sh
 repo=$PWD
 
 address=${PLUSPTT_REGISTRY_ADDRESS:-172.30.77.1}
@@ -21,22 +23,6 @@ private_pid_file=$run_dir/private.pid
 
 log() { printf '[registry] %s\n' "$*"; }
 die() { printf '[registry] ERROR: %s\n' "$*" >&2; exit 1; }
-
-make_tls() {
-  [ -f "$tls/server.crt" ] && [ -f "$tls/ca.crt" ] && return
-  log "making a test CA and the registry's certificate for $address"
-  mkdir -p "$tls"
-  chmod 0700 "$tls"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj "/CN=PlusPTT test registry CA" -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$address" \
-    -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
-  printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' "$address" \
-    >"$tls/server.ext"
-  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 30 \
-    -extfile "$tls/server.ext" -out "$tls/server.crt" 2>/dev/null
-  chmod 0600 "$tls"/*.key
-}
 
 # The login of the private instance: user plusptt-deploy, a random password in $auth/password (0600).
 make_auth() {
@@ -98,7 +84,7 @@ up() {
   command -v docker-registry >/dev/null || die "docker-registry is missing: bash scripts/test.sh bootstrap installs it"
   # grep reads all of ip's output: with -q an early exit would fail the pipeline (pipefail) now and then.
   ip -o addr show | grep " $address/" >/dev/null || die "no interface has $address: run scripts/lab.sh up first"
-  make_tls
+  make_test_tls "$tls" "PlusPTT test registry CA" "$address" "IP:$address,IP:127.0.0.1,DNS:localhost"
   make_auth
   mkdir -p "$run_dir/data"
   config "$port" >"$run_dir/config.yml"

@@ -123,17 +123,22 @@ def host_state():
     return state
 
 
-@pytest.mark.parametrize("extra_vars, variable", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_bad_input_fails_before_any_change(extra_vars, variable):
-    before = host_state()
+def run_playbook(playbook, extra_vars, inventory=INVENTORY):
+    """Run a playbook of the collection with extra vars; return the exit code and the whole output."""
     binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     result = subprocess.run(
-        [binary, "-i", INVENTORY, os.path.join(REPO, "playbooks", "site.yml"), "-e", json.dumps(extra_vars)],
+        [binary, "-i", inventory, os.path.join(REPO, "playbooks", playbook), "-e", json.dumps(extra_vars)],
         cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"),
     )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("extra_vars, variable", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input_fails_before_any_change(extra_vars, variable):
+    before = host_state()
+    returncode, output = run_playbook("site.yml", extra_vars)
+    assert returncode != 0, output[-3000:]
     assert "PLAY [Docker engine and network]" not in output, "the run went past the checks"
     failure = output[output.index("fatal:"):] if "fatal:" in output else output
     assert variable in failure, failure[-3000:]
@@ -174,15 +179,8 @@ def write_layout(folder, groups):
 @pytest.mark.parametrize("groups, extra_vars, message", [case[1:] for case in LAYOUTS], ids=[c[0] for c in LAYOUTS])
 def test_bad_layout_fails_before_any_change(tmp_path, groups, extra_vars, message):
     before = host_state()
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    result = subprocess.run(
-        [binary, "-i", write_layout(str(tmp_path), groups), os.path.join(REPO, "playbooks", "site.yml"),
-         "-e", json.dumps(extra_vars)],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"),
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
+    returncode, output = run_playbook("site.yml", extra_vars, inventory=write_layout(str(tmp_path), groups))
+    assert returncode != 0, output[-3000:]
     assert "PLAY [Docker engine and network]" not in output, "the run went past the checks"
     assert "fatal:" in output, output[-3000:]
     assert message in output[output.index("fatal:"):], output[-3000:]
@@ -203,14 +201,8 @@ IMAGE_CASES = [
 @pytest.mark.parametrize("extra_vars, variable", [c[1:] for c in IMAGE_CASES], ids=[c[0] for c in IMAGE_CASES])
 def test_bad_bundle_input_fails_before_any_change(extra_vars, variable):
     before = host_state()
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    result = subprocess.run(
-        [binary, "-i", INVENTORY, os.path.join(REPO, "playbooks", "images.yml"), "-e", json.dumps(extra_vars)],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"),
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
+    returncode, output = run_playbook("images.yml", extra_vars)
+    assert returncode != 0, output[-3000:]
     assert "fatal:" in output and variable in output[output.index("fatal:"):], output[-3000:]
     assert "TASK [List the images this host needs]" not in output, "the run went past the checks"
     assert host_state() == before
