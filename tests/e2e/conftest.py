@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import subprocess
 import time
 
@@ -14,6 +15,9 @@ import jwt
 import pytest
 import requests
 import yaml
+
+# Probes both suites share (tests/turn_probe.py).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ROOT = os.environ.get("PLUSPTT_ROOT", "/opt/plusptt")
 CREDENTIALS = os.environ.get(

@@ -16,6 +16,7 @@ import pytest
 import requests
 from conftest import HTTP
 from cryptography import x509
+from turn_probe import binding_over_tls
 
 
 def run_testssl(binary, ca_cert, report):
@@ -105,3 +106,10 @@ def test_the_private_ca_publishes_its_certificate_and_a_signed_revocation_list(c
     assert crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())
     assert crl.next_update_utc > datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)
     assert served.serial_number not in [revoked.serial_number for revoked in crl]
+
+
+def test_turn_over_tls_serves_the_certificate_of_the_entry_point(ca_cert):
+    served_by_nginx = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 8443)))
+    certificate, client_address = binding_over_tls("127.0.0.1", 5349, ca_cert, "localhost")
+    assert certificate == served_by_nginx
+    assert client_address.count(".") == 3

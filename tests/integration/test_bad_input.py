@@ -65,6 +65,8 @@ CASES = [
     ("privileged UDP range", {"livekit_port_range_start": 100, "livekit_port_range_end": 200},
      "livekit_port_range_start"),
     ("LiveKit TCP port on the HTTPS port", {"livekit_rtc_tcp_port": 8443}, "livekit_rtc_tcp_port"),
+    ("TURN over TLS inside the UDP range", {"livekit_turn_tls_port": 50005}, "livekit_turn_tls_port"),
+    ("TURN over TLS on the HTTPS port", {"livekit_turn_tls_port": 8443}, "livekit_turn_tls_port"),
     ("frontend on the HTTP port", {"frontend_port": 8080}, "frontend_port"),
     ("negative room size", {"livekit_room_max_participants": -1}, "livekit_room_max_participants"),
     ("negative empty timeout", {"livekit_room_empty_timeout": -5}, "livekit_room_empty_timeout"),

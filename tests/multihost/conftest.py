@@ -13,6 +13,9 @@ import pytest
 import requests
 import yaml
 
+# Probes both suites share (tests/turn_probe.py).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 LAB = os.path.join(os.path.dirname(__file__), "..", "lab")
 KEY = os.path.join(LAB, ".ssh", "id_ed25519")
 ENTRY = "https://localhost:9443"

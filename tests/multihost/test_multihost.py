@@ -18,6 +18,7 @@ import jwt
 import pytest
 from conftest import ENTRY, address, ok, play, ssh
 from livekit import api
+from turn_probe import binding_over_tls
 
 MEDIA = ("plusptt-lab-media1", "plusptt-lab-media2")
 
@@ -118,13 +119,21 @@ def test_internal_ports_answer_only_the_hosts_that_use_them(source, target, port
 @pytest.mark.parametrize(("target", "open_ports"), [
     ("plusptt-lab-db", {22}),
     ("plusptt-lab-app", {22, 80, 443}),
-    ("plusptt-lab-media1", {22, 7881}),
-    ("plusptt-lab-media2", {22, 7881}),
+    ("plusptt-lab-media1", {22, 5349, 7881}),
+    ("plusptt-lab-media2", {22, 5349, 7881}),
 ])
 def test_a_host_outside_the_inventory_reaches_only_public_ports(target, open_ports):
-    probed = {22, 80, 443, 3000, 3010, 5432, 6379, 7880, 7881, 8000, 8010, 8080}
+    probed = {22, 80, 443, 3000, 3010, 5349, 5432, 6379, 7880, 7881, 8000, 8010, 8080}
     answered = {port for port in probed if reachable("plusptt-lab-outsider", target, port)}
     assert answered == open_ports
+
+
+@pytest.mark.parametrize("node", ["plusptt-lab-media1", "plusptt-lab-media2"])
+def test_turn_over_tls_on_each_media_node_serves_the_entry_certificate(entry, node):
+    served = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 9443)))
+    certificate, client_address = binding_over_tls(address(node), 5349, entry.verify, "localhost")
+    assert certificate == served
+    assert client_address == "172.30.77.1"  # this machine on the lab network: the node sees clients directly
 
 
 @pytest.mark.parametrize("host", ["plusptt-lab-db", "plusptt-lab-app", "plusptt-lab-media1"])

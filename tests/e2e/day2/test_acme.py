@@ -23,6 +23,7 @@ import pytest
 import requests
 from conftest import REPO, ROOT, docker, ok, play
 from cryptography import x509
+from turn_probe import binding_over_tls
 
 DOMAIN = "ptt.plusptt.test"
 PEBBLE = os.path.join(REPO, "scripts", "pebble.sh")
@@ -163,13 +164,24 @@ def renewal(*extra):
                 *[arg for item in extra for arg in ("-e", json.dumps(item))])
 
 
-def test_the_renewal_playbook_renews_only_a_due_certificate(first_run):
+def turn_leaf(pebble_root):
+    """The certificate LiveKit's TURN/TLS listener sends, verified up to pebble's root for DOMAIN."""
+    der, _client = binding_over_tls("127.0.0.1", 5349, pebble_root, DOMAIN)
+    return x509.load_der_x509_certificate(der)
+
+
+def test_the_renewal_playbook_renews_only_a_due_certificate_and_hands_it_to_turn(first_run, pebble_root):
     before_serial, before_container = served_leaf().serial_number, nginx_container()
+    # Not due: nginx keeps its certificate; LiveKit, deployed with the private CA's, takes the ACME one.
+    ok(renewal())
+    assert served_leaf().serial_number == before_serial and nginx_container() == before_container
+    assert turn_leaf(pebble_root).serial_number == before_serial
     recap = ok(renewal()).stdout.split("PLAY RECAP", 1)[1]
-    assert " changed=0 " in recap and served_leaf().serial_number == before_serial, recap
+    assert " changed=0 " in recap, recap
     ok(renewal(DUE))
-    assert served_leaf().serial_number != before_serial
-    assert nginx_container() == before_container
+    renewed = served_leaf().serial_number
+    assert renewed != before_serial and nginx_container() == before_container
+    assert turn_leaf(pebble_root).serial_number == renewed
 
 
 def scheduled_command():
@@ -197,15 +209,19 @@ def test_the_daily_renewal_runs_the_same_playbook_from_cron(first_run):
 
 
 def test_testssl_finds_nothing_high_on_the_acme_certificate(first_run, pebble_root, tmp_path):
+    """The certificate checks of testssl (-S: chain of trust, key, validity, revocation data). Protocols and
+    ciphers are nginx's settings, the same as with the private CA, which test_tls.py scans in full."""
     binary = shutil.which("testssl") or shutil.which("testssl.sh")
     assert binary, "testssl.sh is not installed (scripts/test.sh bootstrap installs the Debian package)"
     report = tmp_path / "findings.json"
     run = subprocess.run([binary, "--quiet", "--color", "0", "--warnings", "off", "--add-ca", pebble_root,
-                          "--ip", "127.0.0.1", "--severity", "HIGH", "--jsonfile", str(report),
+                          "--ip", "127.0.0.1", "--server-defaults", "--jsonfile", str(report),
                           "https://%s:8443" % DOMAIN], capture_output=True, text=True, timeout=900, check=False)
     assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
-    severe = [f for f in json.loads(report.read_text(encoding="utf-8")) if f["severity"] in ("HIGH", "CRITICAL")]
+    findings = {f["id"]: f for f in json.loads(report.read_text(encoding="utf-8"))}
+    severe = [f for f in findings.values() if f["severity"] in ("HIGH", "CRITICAL")]
     assert not severe, json.dumps(severe, indent=1)
+    assert findings["cert_chain_of_trust"]["severity"] == "OK", findings["cert_chain_of_trust"]
 
 
 def test_the_inventory_deploy_brings_the_private_ca_back(first_run):

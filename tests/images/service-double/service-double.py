@@ -18,7 +18,8 @@ Pick the service with DOUBLE_SERVICE or the first argument. What each one reprod
   gateway   kong (DB-less): strict kong.yml, key-auth/basic-auth/acl/cors, proxy and websocket tunnel
             on 8000, GET /status on 8100
   livekit   livekit-server: strict config, keys and key_file check, Redis at boot, GET /, /rtc/validate,
-            /rtc websocket, /twirp, RTC TCP/UDP and TURN UDP listeners
+            /rtc websocket, /twirp, RTC TCP/UDP, TURN UDP and
+            TURN/TLS (STUN Binding) listeners
 Invoked as `kong`, `postgrest` or `imgproxy` (symlinks) it answers `kong health`, `postgrest --ready` and
 `imgproxy health`.
 """
@@ -32,6 +33,7 @@ import re
 import selectors
 import signal
 import socket
+import ssl
 import stat
 import struct
 import sys
@@ -226,6 +228,16 @@ def unmask(payload, mask):
         return payload
     key = (mask * (size // 4 + 1))[:size]
     return (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
+
+
+def read_exact_socket(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
 
 
 def read_frame(rfile):
@@ -1401,6 +1413,15 @@ class LiveKitService(Service):
         self.udp_ports = self.rtc_udp_ports(rtc)
         turn = conf.get("turn") or {}
         self.turn_udp = (turn.get("udp_port") or 3478) if turn.get("enabled") else None
+        self.turn_tls = None
+        if turn.get("enabled") and turn.get("tls_port") and not turn.get("external_tls"):
+            # As the real server: TURN/TLS needs its certificate and key at start.
+            self.turn_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                self.turn_tls.load_cert_chain(turn.get("cert_file") or "", turn.get("key_file") or "")
+            except (OSError, ssl.SSLError) as exc:
+                die(f"could not load TURN TLS certificate: {exc}")
+            self.turn_tls_port = parse_port(turn["tls_port"], "turn.tls_port")
         self.redis_conf = conf.get("redis") or {}
         self.redis = None
         self.redis_lock = threading.Lock()
@@ -1520,8 +1541,39 @@ class LiveKitService(Service):
             opened.append(f"rtc udp {self.udp_ports[0]}-{self.udp_ports[-1]}")
         if self.turn_udp:
             opened.append(f"turn udp {self.turn_udp}")
+        if self.turn_tls:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("0.0.0.0", self.turn_tls_port))
+            sock.listen(16)
+            threading.Thread(target=self.serve_turn_tls, args=(sock,), daemon=True).start()
+            opened.append(f"turn tls {self.turn_tls_port}")
         threading.Thread(target=self.drain, args=(selector,), daemon=True).start()
         return opened
+
+    def serve_turn_tls(self, sock):
+        while True:
+            conn, address = sock.accept()
+            threading.Thread(target=self.answer_stun_binding, args=(conn, address), daemon=True).start()
+
+    def answer_stun_binding(self, conn, address):
+        """TURN over TLS as far as a client's first step: a STUN Binding request gets the client's address
+        (RFC 8489 XOR-MAPPED-ADDRESS); anything else closes the connection."""
+        cookie = 0x2112A442
+        try:
+            with self.turn_tls.wrap_socket(conn, server_side=True) as tls:
+                tls.settimeout(10)
+                header = read_exact_socket(tls, 20)
+                kind, length, magic = struct.unpack("!HHI", header[:8])
+                read_exact_socket(tls, length)
+                if kind != 0x0001 or magic != cookie:
+                    return
+                ip = struct.unpack("!I", socket.inet_aton(address[0]))[0] ^ cookie
+                value = struct.pack("!BBHI", 0, 1, address[1] ^ (cookie >> 16), ip)
+                body = struct.pack("!HH", 0x0020, len(value)) + value
+                tls.sendall(struct.pack("!HHI", 0x0101, len(body), cookie) + header[8:20] + body)
+        except (OSError, ssl.SSLError, ConnectionError):
+            pass
 
     @staticmethod
     def drain(selector):
