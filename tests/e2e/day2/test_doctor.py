@@ -135,11 +135,12 @@ def read_backend_key():
 
 
 @pytest.fixture(scope="module")
-def edge_faults(data_faults, livekit_keys):
+def edge_faults(data_faults):
     """An origin dropped from nginx's configuration, the backend's key dropped from the LiveKit node (restarted
     on the changed key file), Redis stopped: one doctor run, then each healed."""
     backend_key = read_backend_key()
-    assert backend_key in livekit_keys
+    with open(LIVEKIT_KEYS, encoding="utf-8") as handle:  # as it is now: earlier tests rotate the keys
+        assert backend_key in yaml.safe_load(handle)
 
     def drop_origin(text):
         assert '"%s" "%s";' % (ORIGIN, ORIGIN) in text
