@@ -102,10 +102,11 @@ def playbook_command(playbook, *args):
     return argv, env
 
 
-def play(playbook, *args):
-    """Run a playbook of the collection against the test stack and wait for it."""
-    argv, env = playbook_command(playbook, *args)
-    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=1500)
+def play(playbook, *args, env=None):
+    """Run a playbook of the collection against the test stack and wait for it (env: variables to add)."""
+    argv, environment = playbook_command(playbook, *args)
+    environment.update(env or {})
+    return subprocess.run(argv, cwd=REPO, env=environment, capture_output=True, text=True, check=False, timeout=1500)
 
 
 def ok(result):

@@ -210,6 +210,9 @@ def container_ids():
     return {name: info["Id"] for name, info in containers().items()}
 
 
+UPGRADED_FROM = {}
+
+
 def test_upgrade_recreates_only_the_bumped_service():
     expected = checksums()
     running = json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"]
@@ -224,11 +227,12 @@ def test_upgrade_recreates_only_the_bumped_service():
     with open(os.path.join(ROOT, "versions", versions[-1]), encoding="utf-8") as handle:
         assert yaml.safe_load(handle)["backend_image"] == running
     assert checksums() == expected
-    ok(play("playbooks/site.yml"))  # back to the inventory's version
-    assert json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"] == running
+    UPGRADED_FROM["backend_image"] = running  # the next test's site.yml run brings it back
 
 
 def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
+    """Runs on the stack the upgrade above left (the backend on its bumped image): upgrade.yml stops at LiveKit,
+    before the backend, and site.yml brings both back to the inventory's versions."""
     before_ids = container_ids()
     output = failed(play("playbooks/upgrade.yml", "-e", "livekit_image=plusptt-test/redis:7",
                          "-e", "plusptt_health_timeout=10"))
@@ -236,6 +240,9 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     assert "livekit" in output.split("The upgrade stopped at", 1)[1][:400]
     assert container_ids()["plusptt-backend"] == before_ids["plusptt-backend"], "it went on past the failure"
     ok(play("playbooks/site.yml"))
+    if UPGRADED_FROM:
+        image = json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"]
+        assert image == UPGRADED_FROM["backend_image"], "site.yml left the backend on " + image
     ok(play("playbooks/health.yml"))
 
 
@@ -262,6 +269,9 @@ def served_certificate():
     return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 8443)))
 
 
+GIVEN_CERTIFICATE = []
+
+
 def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
     for name in ("first", "renewed"):
         cert, key, der = make_certificate(str(tmp_path), name)
@@ -269,14 +279,17 @@ def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
         ok(play("playbooks/site.yml", "-e", json.dumps(given)))
         assert served_certificate() == der, name
     assert stat.S_IMODE(os.stat(os.path.join(ROOT, "nginx", "ssl", "key.pem")).st_mode) == 0o600
-    ok(play("playbooks/site.yml"))
-    ok(play("playbooks/health.yml"))
+    GIVEN_CERTIFICATE.append(der)  # the next test's site.yml run serves the inventory's certificate again
 
 
-def test_teardown_keeps_the_data_and_site_brings_it_back():
+def test_teardown_keeps_the_data_and_site_brings_it_back(https):
+    """Also brings back the inventory's certificate after the given one above."""
     expected = checksums()
     ok(play("playbooks/teardown.yml"))
     assert docker("ps", "-aq", "--filter", "label=plusptt.project").strip() == ""
     assert "supabase_db-data" in docker("volume", "ls", "--format", "{{.Name}}")
     ok(play("playbooks/site.yml"))
     assert checksums() == expected
+    if GIVEN_CERTIFICATE:
+        assert served_certificate() != GIVEN_CERTIFICATE[-1], "site.yml kept serving the given certificate"
+    assert https.get(HTTPS + "/api/health/", timeout=10).status_code == 200  # verified with the private CA

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import time
 
 import jwt
@@ -187,6 +188,147 @@ def test_a_redis_the_node_cannot_reach_is_named(edge_faults):
     assert "livekit-redis:6379 does not answer this node" in report
 
 
-def test_every_check_passes_again_after_the_faults_are_healed(edge_faults):
+LIVEKIT_COMPOSE = os.path.join(ROOT, "livekit", "compose.yml")
+LIVEKIT_CONFIG = os.path.join(ROOT, "livekit", "config.yaml")
+SUPABASE_COMPOSE = os.path.join(ROOT, "supabase", "compose.yml")
+MEDIA_RANGE = "127.0.0.1:50000-50010:50000-50010/udp"  # the e2e inventory's media range, published on loopback
+SKEW = 120
+
+
+def compose_up(compose_file, service):
+    result = subprocess.run(["docker", "compose", "-f", compose_file, "up", "-d", "--no-deps", service],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def replaced(old, new):
+    def change(text):
+        assert old in text, old
+        return text.replace(old, new)
+    return change
+
+
+def without_line(part):
+    def change(text):
+        lines = text.splitlines(keepends=True)
+        kept = [line for line in lines if part not in line]
+        assert len(kept) == len(lines) - 1, part
+        return "".join(kept)
+    return change
+
+
+def hold_connections(count):
+    """count idle sessions of the database, each sleeping until pg_terminate_backend ends it."""
+    docker("exec", "-d", "supabase-db", "sh", "-c",
+           "for i in $(seq %d); do psql -U postgres -tAc 'SELECT pg_sleep(900) /* doctor-test */' & done; wait" % count)
+    deadline = time.monotonic() + 60
+    while int(psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%doctor-test */'")) < count:
+        assert time.monotonic() < deadline, "the database did not take %d more connections" % count
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def host_faults(edge_faults, tmp_path_factory, supabase_env):
+    """Auth recreated with another SITE_URL; LiveKit recreated without its media range and with neither node_ip
+    nor use_external_ip; nginx no longer passing the websocket upgrade; the database at 92% of max_connections;
+    a host clock two minutes ahead; a disk threshold above what the volume has free: one doctor run, then each
+    healed.
+
+    A shared kernel's clock cannot be moved for one host, so the host's `date` is a script earlier in PATH (the
+    doctor asks the host's clock with `date +%s`; the e2e host is this machine) that answers two minutes ahead."""
+    fake_bin = tmp_path_factory.mktemp("skewed-clock")
+    (fake_bin / "date").write_text('#!/bin/sh\necho $(( $(/usr/bin/date +%%s) + %d ))\n' % SKEW)
+    (fake_bin / "date").chmod(0o755)
+    free_gib = int(docker("exec", "supabase-db", "df", "-Pk", "/var/lib/postgresql/data").split()[-3]) // 1048576
+    in_use, maximum = (int(n) for n in psql(
+        "postgres", "SELECT count(*) || ' ' || current_setting('max_connections') FROM pg_stat_activity").split())
+    site_url = "SITE_URL=%s" % supabase_env["SITE_URL"]
+    assert supabase_env["SITE_URL"].startswith(ORIGIN)
+
+    def no_websocket_upgrade(text):
+        livekit = text.index("location /livekit/ {")
+        header = text.index("proxy_set_header Upgrade $http_upgrade;", livekit)
+        return text[:header] + text[header + len("proxy_set_header Upgrade $http_upgrade;"):]
+
+    def no_node_address(text):
+        assert "use_external_ip: true" in text and "node_ip" not in text
+        return text.replace("use_external_ip: true", "use_external_ip: false")
+
+    with file_changed(SUPABASE_ENV, replaced(site_url, "SITE_URL=https://old-name.example.org")), \
+            file_changed(LIVEKIT_COMPOSE, without_line(MEDIA_RANGE)), \
+            file_changed(LIVEKIT_CONFIG, no_node_address), \
+            file_changed(NGINX_CONF, no_websocket_upgrade):
+        try:
+            compose_up(SUPABASE_COMPOSE, "auth")
+            compose_up(LIVEKIT_COMPOSE, "livekit")
+            docker("exec", "plusptt-nginx", "nginx", "-s", "reload")
+            hold_connections(int(maximum * 0.92) - in_use)
+            wait_healthy("supabase-auth")
+            wait_healthy("livekit")
+            report = failed_part(play("playbooks/doctor.yml", "-e", "supabase_doctor_min_free_gib=%d" % (free_gib + 10),
+                                      env={"PATH": "%s:%s" % (fake_bin, os.environ["PATH"])}))
+        finally:
+            psql("postgres", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE query LIKE '%doctor-test */' AND pid <> pg_backend_pid()")
+    compose_up(SUPABASE_COMPOSE, "auth")
+    compose_up(LIVEKIT_COMPOSE, "livekit")
+    docker("exec", "plusptt-nginx", "nginx", "-s", "reload")
+    wait_healthy("supabase-auth")
+    wait_healthy("livekit")
+    return report, free_gib
+
+
+def test_an_auth_site_url_off_the_public_url_is_named(host_faults):
+    report = host_faults[0]
+    assert "Auth: SITE_URL and API_EXTERNAL_URL are the public URL (localhost)" in report, report
+    assert "auth runs with SITE_URL https://old-name.example.org and API_EXTERNAL_URL" in report
+    assert "remove supabase_site_url and supabase_api_external_url" in report
+
+
+def test_an_unpublished_media_range_is_named(host_faults):
+    report = host_faults[0]
+    assert "Live communication: media ports published on the host (localhost)" in report
+    assert "does not publish 50000/udp, 50010/udp" in report
+    assert "7881/tcp" not in report.split("media ports published", 1)[1].split("Fix:", 1)[0]
+
+
+def test_a_node_without_an_address_for_clients_is_named(host_faults):
+    report = host_faults[0]
+    assert "Live communication: the address clients get is known (localhost)" in report
+    assert "config.yaml sets neither rtc.node_ip nor rtc.use_external_ip" in report
+    assert "set livekit_node_ip" in report
+
+
+def test_a_websocket_nginx_does_not_upgrade_is_named_alone(host_faults):
+    report = host_faults[0]
+    assert "Live communication: LiveKit websocket through nginx (localhost)" in report
+    assert "not 101 Switching Protocols" in report
+    # The node itself still takes the backend's token and every preflight is answered: only nginx is named.
+    assert "the node accepts a token" not in report and "CORS:" not in report
+
+
+def test_connections_near_max_connections_are_named(host_faults):
+    report = host_faults[0]
+    assert "Database: connections in use below max_connections (localhost)" in report
+    assert "connections are in use" in report and "pg_stat_activity" in report
+
+
+def test_a_host_clock_ahead_of_the_controller_is_named(host_faults):
+    report = host_faults[0]
+    assert "Auth: host clock within 5 s of the controller (localhost)" in report
+    skew = int(report.split("the clock is ", 1)[1].split(" s ", 1)[0])
+    assert SKEW - 5 <= skew <= SKEW + 5, report
+    assert "ahead of the controller" in report and "timedatectl" in report
+
+
+def test_a_volume_below_the_free_disk_threshold_is_named(host_faults):
+    report, free_gib = host_faults
+    assert "Database: free disk on the database volume (localhost)" in report
+    assert "below supabase_doctor_min_free_gib (%d)" % (free_gib + 10) in report
+    # Checks of the same host and area that still hold stay out of the failure list.
+    assert "Supabase roles log in" not in report and "the anon key" not in report
+
+
+def test_every_check_passes_again_after_the_faults_are_healed(edge_faults, host_faults):
     result = ok(doctor())
     assert " FAIL " not in flat(result.stdout)
