@@ -329,6 +329,69 @@ def test_a_volume_below_the_free_disk_threshold_is_named(host_faults):
     assert "Supabase roles log in" not in report and "the anon key" not in report
 
 
-def test_every_check_passes_again_after_the_faults_are_healed(edge_faults, host_faults):
+GATEWAY_CONF = os.path.join(ROOT, "supabase", "volumes", "api", "envoy.yaml")
+BACKEND_COMPOSE = os.path.join(ROOT, "backend", "compose.yml")
+BACKEND_ENV = os.path.join(ROOT, "backend", ".env")
+FOREIGN = "https://doctor-probe.plusptt.invalid"  # the origin doctor.yml's foreign preflight comes from
+OLD_APP = "https://old-app.example.org"
+
+
+@pytest.fixture(scope="module")
+def place_faults(host_faults, supabase_env):
+    """The gateway's configuration and Django allowing another origin than the inventory's, the backend
+    (recreated) signing with a LiveKit secret that is not kept, nginx allowing the foreign origin too, a
+    service-role key signed with another secret: one doctor run, then each healed."""
+    forged = jwt.encode({"role": "service_role", "iss": "supabase", "iat": int(time.time()),
+                         "exp": int(time.time()) + 10 * 365 * 86400}, "x" * 40, algorithm="HS256")
+
+    def foreign_origin_allowed(text):
+        line = '    "%s" "%s";\n' % (ORIGIN, ORIGIN)
+        assert line in text
+        return text.replace(line, line + '    "%s" "%s";\n' % (FOREIGN, FOREIGN))
+
+    with file_changed(GATEWAY_CONF, replaced('- exact: "%s"' % ORIGIN, '- exact: "%s"' % OLD_APP)), \
+            file_changed(BACKEND_COMPOSE, replaced("CORS_ALLOWED_ORIGINS: %s\n" % ORIGIN,
+                                                   "CORS_ALLOWED_ORIGINS: %s\n" % OLD_APP)), \
+            file_changed(NGINX_CONF, foreign_origin_allowed), \
+            file_changed(SUPABASE_ENV, replaced(supabase_env["SERVICE_ROLE_KEY"], forged)), \
+            file_changed(BACKEND_ENV, replaced("LIVEKIT_API_SECRET=", "LIVEKIT_API_SECRET=not-kept-")):
+        compose_up(BACKEND_COMPOSE, "backend")
+        docker("exec", "plusptt-nginx", "nginx", "-s", "reload")
+        wait_healthy("plusptt-backend", 120)
+        report = failed_part(doctor())
+    compose_up(BACKEND_COMPOSE, "backend")
+    docker("exec", "plusptt-nginx", "nginx", "-s", "reload")
+    wait_healthy("plusptt-backend", 120)
+    return report
+
+
+def test_origins_the_gateway_and_django_allow_apart_from_the_inventory_are_named(place_faults):
+    for place, file in (("the Supabase gateway (envoy)", GATEWAY_CONF), ("Django's CORS_ALLOWED_ORIGINS", None)):
+        assert "CORS: origins allowed by %s" % place in place_faults, place_faults
+        if file:
+            assert file in place_faults
+    assert "missing: %s" % ORIGIN in place_faults and OLD_APP in place_faults
+
+
+def test_a_foreign_origin_nginx_allows_is_named(place_faults):
+    assert "CORS: preflight from a foreign origin %s to /livekit/ (localhost)" % FOREIGN in place_faults
+    assert "any site may call it with its users" in place_faults
+    assert "extra: %s" % FOREIGN in place_faults
+    assert "CORS: origins allowed by nginx (/livekit/) (localhost)" in place_faults
+
+
+def test_a_backend_signing_with_a_secret_not_kept_is_named(place_faults):
+    assert "Live communication: the backend signs with a kept LiveKit key" in place_faults
+    assert "but not with its kept secret" in place_faults
+    assert "not-kept-" not in place_faults
+
+
+def test_a_service_role_key_of_another_secret_is_named(place_faults):
+    assert "Auth: the service-role key verifies and stays valid 90 days" in place_faults
+    assert "it is not signed with the JWT secret the stack runs with" in place_faults
+    assert "the anon key verifies" not in place_faults
+
+
+def test_every_check_passes_again_after_the_faults_are_healed(edge_faults, host_faults, place_faults):
     result = ok(doctor())
     assert " FAIL " not in flat(result.stdout)
