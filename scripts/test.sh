@@ -50,10 +50,11 @@ stage_modules() {
 
 # Bad input: site.yml fails in its checks, names the variable and changes nothing on the host.
 stage_bad-input() { pytest -q -p no:cacheprovider -n 2 tests/integration; }
-# No secret in the output of a -vvvv --diff converge, in container logs or in compose files.
+# No secret in the output of a -vvvv --diff converge, in container logs or in compose files; the stack
+# it converged from nothing stays up for the e2e stage.
 stage_secret-scan() { bash tests/images/build.sh && pytest -q -p no:cacheprovider tests/secret_scan; }
 # The whole stack on this machine's engine: molecule converges playbooks/site.yml with the test
-# inventory, checks idempotence and check mode, runs tests/e2e, then removes the stack.
+# inventory (over secret-scan's stack), checks idempotence and check mode, runs tests/e2e, then removes the stack.
 stage_e2e() { bash tests/images/build.sh && molecule test -s default; }
 
 # Several servers: a fresh lab of SSH hosts (scripts/lab.sh), molecule converges site.yml over SSH, checks
