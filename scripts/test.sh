@@ -2,6 +2,10 @@
 # Run every test of the collection, stage by stage; exit non-zero when any stage fails.
 #   scripts/test.sh              all stages
 #   scripts/test.sh unit lint    only the named stages
+# With multihost and other stages, the multihost stage runs in the background from the end of bootstrap on
+# (its lab is containers with their own engines, apart from the e2e host); its log is printed when it ends.
+# Each stage writes tests/output/stages/<stage>.log; the run ends with a table of every stage's seconds and
+# the slowest tests of each pytest stage (tests/output/junit/<stage>.xml).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 repo=$PWD
@@ -12,15 +16,19 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input secret-scan e2e multihost)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
+logs=$repo/tests/output/stages
+junit=$repo/tests/output/junit
 
 stage_bootstrap() {
-  # ansible-test sanity lints the scripts with shellcheck; the e2e TLS check runs testssl.sh.
+  # ansible-test sanity lints the scripts with shellcheck; the e2e TLS check runs testssl.sh; the daily
+  # renewal test reads root's crontab only after the playbook installed cron (not installed here).
   local missing=()
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
   command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
   command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)  # the multi-host lab is reached over SSH
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)  # the lab's registry mirror
   command -v pebble >/dev/null 2>&1 || missing+=(pebble)  # the ACME server of the certificate tests
+  command -v flock >/dev/null 2>&1 || missing+=(util-linux)  # tests/images/build.sh runs one build at a time
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
@@ -48,8 +56,9 @@ stage_modules() {
   local rc=$?; rm -rf "$dir"; return $rc
 }
 
-# Bad input: site.yml fails in its checks, names the variable and changes nothing on the host.
-stage_bad-input() { pytest -q -p no:cacheprovider -n 2 tests/integration; }
+# Bad input: site.yml fails in its checks, names the variable and changes nothing on the host. The test
+# images are built first, so a build in the background changes nothing while the host is compared.
+stage_bad-input() { bash tests/images/build.sh && pytest -q -p no:cacheprovider -n 2 tests/integration; }
 # No secret in the output of a -vvvv --diff converge, in container logs or in compose files; the stack
 # it converged from nothing stays up for the e2e stage.
 stage_secret-scan() { bash tests/images/build.sh && pytest -q -p no:cacheprovider tests/secret_scan; }
@@ -67,17 +76,82 @@ stage_multihost() {
   return $rc
 }
 
-passed=0; failed=0; failed_names=()
-for stage in "${stages[@]}"; do
+declare -A seconds=() result=() mode=()
+order=()
+
+# run_stage NAME: in the foreground, its output on the terminal and in its log.
+run_stage() {
+  local stage=$1 start rc
+  order+=("$stage")
   printf '\n===== %s =====\n' "$stage"
   start=$(date +%s)
-  if "stage_$stage"; then
-    passed=$((passed + 1)); printf '===== %s: ok (%ss)\n' "$stage" $(( $(date +%s) - start ))
-  else
-    failed=$((failed + 1)); failed_names+=("$stage"); printf '===== %s: FAILED (%ss)\n' "$stage" $(( $(date +%s) - start ))
-    [ "$stage" = bootstrap ] && break
+  PYTEST_ADDOPTS="--junitxml=$junit/$stage.xml" "stage_$stage" 2>&1 | tee "$logs/$stage.log"
+  rc=${PIPESTATUS[0]}
+  seconds[$stage]=$(( $(date +%s) - start )); mode[$stage]=foreground
+  if [ "$rc" -eq 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; fi
+  printf '===== %s: %s (%ss)\n' "$stage" "${result[$stage]}" "${seconds[$stage]}"
+  [ "$rc" -eq 0 ]
+}
+
+# start_background NAME: runs with its output in its log only; join_background prints it when it ends.
+background_pid=""
+start_background() {
+  local stage=$1
+  printf '\n===== %s: started in the background (log: %s) =====\n' "$stage" "$logs/$stage.log"
+  (
+    start=$(date +%s)
+    PYTEST_ADDOPTS="--junitxml=$junit/$stage.xml" "stage_$stage" >"$logs/$stage.log" 2>&1
+    rc=$?
+    echo "$rc $(( $(date +%s) - start ))" >"$logs/$stage.result"
+  ) &
+  background_pid=$!
+  background_stage=$stage
+}
+join_background() {
+  [ -n "$background_pid" ] || return 0
+  local stage=$background_stage rc elapsed
+  wait "$background_pid"
+  background_pid=""
+  read -r rc elapsed <"$logs/$stage.result" || { rc=1; elapsed=0; }
+  order+=("$stage")
+  seconds[$stage]=$elapsed; mode[$stage]=background
+  if [ "$rc" -eq 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; fi
+  printf '\n===== %s (ran in the background) =====\n' "$stage"
+  cat "$logs/$stage.log"
+  printf '===== %s: %s (%ss)\n' "$stage" "${result[$stage]}" "$elapsed"
+}
+
+rm -rf "$logs" "$junit"
+mkdir -p "$logs" "$junit"
+run_start=$(date +%s)
+background_candidate=""
+if [ ${#stages[@]} -gt 2 ] && printf '%s\n' "${stages[@]}" | grep -qx multihost; then background_candidate=multihost; fi
+if [ -n "$background_candidate" ] && ! printf '%s\n' "${stages[@]}" | grep -qx bootstrap; then
+  start_background "$background_candidate"
+fi
+
+for stage in "${stages[@]}"; do
+  if [ "$stage" = "$background_candidate" ]; then
+    [ -n "$background_pid" ] || start_background "$stage"
+    continue
   fi
+  if ! run_stage "$stage" && [ "$stage" = bootstrap ]; then break; fi
+  if [ "$stage" = bootstrap ] && [ -n "$background_candidate" ]; then start_background "$background_candidate"; fi
 done
+[ "${result[bootstrap]:-ok}" = ok ] && join_background
+
+wall=$(( $(date +%s) - run_start ))
+passed=0; failed=0; failed_names=(); sum=0
+echo
+printf '%-14s %-8s %8s  %s\n' stage result seconds ran
+for stage in "${order[@]}"; do
+  printf '%-14s %-8s %8s  %s\n' "$stage" "${result[$stage]}" "${seconds[$stage]}" "${mode[$stage]}"
+  sum=$((sum + seconds[$stage]))
+  if [ "${result[$stage]}" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$stage"); fi
+done
+printf '%-14s %-8s %8s  %s\n' sum "" "$sum" "stage seconds added up"
+printf '%-14s %-8s %8s  %s\n' wall-clock "" "$wall" "from the first stage to the last"
+[ -x .venv/bin/python ] && .venv/bin/python scripts/slowest-tests.py "$junit" 10
 echo
 [ $failed -eq 0 ] || echo "failed stages: ${failed_names[*]}"
 echo "stages: $passed passed, $failed failed"

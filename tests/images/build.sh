@@ -4,6 +4,10 @@
 # Images that exist are kept unless their folder changed (the folder's digest is an image label).
 set -euo pipefail
 cd "$(dirname "$0")"
+# One build at a time on this engine (the e2e and multihost stages run side by side): a second caller waits,
+# then finds every image up to date.
+exec 9>"${TMPDIR:-/tmp}/plusptt-test-images.lock"
+flock 9
 export DOCKER_BUILDKIT=0
 base_image=${PLUSPTT_TEST_BASE_IMAGE:-plusptt-test/debian:bookworm}
 ca_bundle=${PLUSPTT_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}

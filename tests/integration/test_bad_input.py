@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -109,8 +110,19 @@ CASES = [
 ]
 
 
+# The lab of the multihost stage runs beside this one on the same engine (scripts/test.sh): its hosts, their
+# volumes, its network, its host image and the tags of registry pushes are not this host's deployment.
+LAB_OBJECT = re.compile(r"plusptt-lab|^127\.0\.0\.1:\d+/")
+
+
+def docker_listing(*args):
+    listing = subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+    # docker lists objects of the same second in any order
+    return sorted(line for line in listing.splitlines() if not LAB_OBJECT.search(line))
+
+
 def host_state():
-    """What a run could change on this host: files under /opt/plusptt and the Docker objects."""
+    """What a run could change on this host: files under /opt/plusptt and its Docker objects."""
     state = []
     if os.path.isdir("/opt/plusptt"):
         for root, dirs, files in os.walk("/opt/plusptt"):
@@ -118,10 +130,10 @@ def host_state():
                 path = os.path.join(root, name)
                 info = os.lstat(path)
                 state.append((path, info.st_mode, info.st_size, info.st_mtime_ns))
-    for args in (["ps", "-a", "--format", "{{.ID}} {{.State}} {{.Image}}"], ["network", "ls", "-q"],
-                 ["volume", "ls", "-q"], ["images", "-q"]):
-        listing = subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
-        state.append(sorted(listing.splitlines()))  # docker lists objects of the same second in any order
+    for args in (["ps", "-a", "--format", "{{.ID}} {{.State}} {{.Image}} {{.Names}}"],
+                 ["network", "ls", "--format", "{{.ID}} {{.Name}}"], ["volume", "ls", "--format", "{{.Name}}"],
+                 ["images", "--filter", "dangling=false", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"]):
+        state.append(docker_listing(*args))
     return state
 
 

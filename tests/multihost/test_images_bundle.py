@@ -4,8 +4,9 @@
 """Offline bundles: playbooks/images.yml saves on the controller and loads into a host that has no image.
 
 The controller pulls the media host's image from the test registry (plusptt_image_registry, the registry's
-own name), saves it, and the host, emptied of every image and container, gets it from the bundle alone and
-is deployed with plusptt_image_pull: never. Then the inventory's deploy brings the host back.
+own name: its loopback instance, which this machine's engine reaches without a CA in /etc/docker), saves it,
+and the host, emptied of every image and container, gets it from the bundle alone and is deployed with
+plusptt_image_pull: never. Then the inventory's deploy brings the host back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import subprocess
 import pytest
 from conftest import ok, play, ssh
 
-REGISTRY = "172.30.77.1:5443"
+REGISTRY = "127.0.0.1:5445"
 HOST = "plusptt-lab-media2"
 ON_REGISTRY = ("-e", "plusptt_image_registry=" + REGISTRY)
 
