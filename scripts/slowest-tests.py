@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) PlusPTT operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -8,7 +7,7 @@ from __future__ import annotations
 
 import pathlib
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 
 def slowest(path, count):

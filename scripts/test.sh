@@ -2,8 +2,9 @@
 # Run every test of the collection, stage by stage; exit non-zero when any stage fails.
 #   scripts/test.sh              all stages
 #   scripts/test.sh unit lint    only the named stages
-# With multihost and other stages, the multihost stage runs in the background from the end of bootstrap on
-# (its lab is containers with their own engines, apart from the e2e host); its log is printed when it ends.
+# With multihost and other stages, the multihost stage runs in the background beside the e2e stage, which
+# waits on its services more than it computes (the stages before it keep both cores busy); its lab is
+# containers with their own engines, apart from the e2e host. Its log is printed when it ends.
 # Each stage writes tests/output/stages/<stage>.log; the run ends with a table of every stage's seconds and
 # the slowest tests of each pytest stage (tests/output/junit/<stage>.xml).
 set -uo pipefail
@@ -29,6 +30,7 @@ stage_bootstrap() {
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)  # the lab's registry mirror
   command -v pebble >/dev/null 2>&1 || missing+=(pebble)  # the ACME server of the certificate tests
   command -v flock >/dev/null 2>&1 || missing+=(util-linux)  # tests/images/build.sh runs one build at a time
+  command -v rsync >/dev/null 2>&1 || missing+=(rsync)  # ansible.posix.synchronize sends sources to lab hosts
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
@@ -76,18 +78,29 @@ stage_multihost() {
   return $rc
 }
 
-declare -A seconds=() result=() mode=()
-order=()
+declare -A seconds=() result=() mode=() cpu=()
+
+# CPU seconds (user + system) of the processes this shell has waited for: what a stage computed on the
+# controller side (containers' own processes are not counted).
+# children_cpu FILE: writes the number to FILE; times runs in this shell (in a command substitution it
+# would count that subshell's children only).
+cpu_file=$(mktemp)
+children_cpu() {
+  times >"$1.times"
+  tail -1 "$1.times" | awk '{ total = 0; for (i = 1; i <= 2; i++) { split($i, t, "m"); total += t[1] * 60 + t[2] }
+                              printf "%d\n", total }' >"$1"
+}
 
 # run_stage NAME: in the foreground, its output on the terminal and in its log.
 run_stage() {
-  local stage=$1 start rc
+  local stage=$1 start rc cpu_start
   order+=("$stage")
   printf '\n===== %s =====\n' "$stage"
-  start=$(date +%s)
+  start=$(date +%s); children_cpu "$cpu_file"; cpu_start=$(cat "$cpu_file")
   PYTEST_ADDOPTS="--junitxml=$junit/$stage.xml" "stage_$stage" 2>&1 | tee "$logs/$stage.log"
   rc=${PIPESTATUS[0]}
   seconds[$stage]=$(( $(date +%s) - start )); mode[$stage]=foreground
+  children_cpu "$cpu_file"; cpu[$stage]=$(( $(cat "$cpu_file") - cpu_start ))
   if [ "$rc" -eq 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; fi
   printf '===== %s: %s (%ss)\n' "$stage" "${result[$stage]}" "${seconds[$stage]}"
   [ "$rc" -eq 0 ]
@@ -102,7 +115,8 @@ start_background() {
     start=$(date +%s)
     PYTEST_ADDOPTS="--junitxml=$junit/$stage.xml" "stage_$stage" >"$logs/$stage.log" 2>&1
     rc=$?
-    echo "$rc $(( $(date +%s) - start ))" >"$logs/$stage.result"
+    children_cpu "$cpu_file.background"
+    echo "$rc $(( $(date +%s) - start )) $(cat "$cpu_file.background")" >"$logs/$stage.result"
   ) &
   background_pid=$!
   background_stage=$stage
@@ -112,9 +126,10 @@ join_background() {
   local stage=$background_stage rc elapsed
   wait "$background_pid"
   background_pid=""
-  read -r rc elapsed <"$logs/$stage.result" || { rc=1; elapsed=0; }
+  local cpu_seconds
+  read -r rc elapsed cpu_seconds <"$logs/$stage.result" || { rc=1; elapsed=0; cpu_seconds=0; }
   order+=("$stage")
-  seconds[$stage]=$elapsed; mode[$stage]=background
+  seconds[$stage]=$elapsed; mode[$stage]=background; cpu[$stage]=$cpu_seconds
   if [ "$rc" -eq 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; fi
   printf '\n===== %s (ran in the background) =====\n' "$stage"
   cat "$logs/$stage.log"
@@ -126,31 +141,30 @@ mkdir -p "$logs" "$junit"
 run_start=$(date +%s)
 background_candidate=""
 if [ ${#stages[@]} -gt 2 ] && printf '%s\n' "${stages[@]}" | grep -qx multihost; then background_candidate=multihost; fi
-if [ -n "$background_candidate" ] && ! printf '%s\n' "${stages[@]}" | grep -qx bootstrap; then
-  start_background "$background_candidate"
-fi
+# It starts with e2e, or where it stands in the list when e2e is not run.
+background_beside=$( (printf '%s\n' "${stages[@]}" | grep -qx e2e) && echo e2e || echo "$background_candidate")
 
 for stage in "${stages[@]}"; do
-  if [ "$stage" = "$background_candidate" ]; then
-    [ -n "$background_pid" ] || start_background "$stage"
-    continue
+  if [ -n "$background_candidate" ] && [ "$stage" = "$background_beside" ] && [ -z "$background_pid" ]; then
+    start_background "$background_candidate"
   fi
+  [ "$stage" = "$background_candidate" ] && continue
   if ! run_stage "$stage" && [ "$stage" = bootstrap ]; then break; fi
-  if [ "$stage" = bootstrap ] && [ -n "$background_candidate" ]; then start_background "$background_candidate"; fi
 done
 [ "${result[bootstrap]:-ok}" = ok ] && join_background
 
 wall=$(( $(date +%s) - run_start ))
 passed=0; failed=0; failed_names=(); sum=0
 echo
-printf '%-14s %-8s %8s  %s\n' stage result seconds ran
+printf '%-14s %-8s %8s %8s  %s\n' stage result seconds cpu-s ran
 for stage in "${order[@]}"; do
-  printf '%-14s %-8s %8s  %s\n' "$stage" "${result[$stage]}" "${seconds[$stage]}" "${mode[$stage]}"
+  printf '%-14s %-8s %8s %8s  %s\n' "$stage" "${result[$stage]}" "${seconds[$stage]}" "${cpu[$stage]}" "${mode[$stage]}"
   sum=$((sum + seconds[$stage]))
   if [ "${result[$stage]}" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$stage"); fi
 done
-printf '%-14s %-8s %8s  %s\n' sum "" "$sum" "stage seconds added up"
-printf '%-14s %-8s %8s  %s\n' wall-clock "" "$wall" "from the first stage to the last"
+printf '%-14s %-8s %8s %8s  %s\n' sum "" "$sum" "" "stage seconds added up"
+printf '%-14s %-8s %8s %8s  %s\n' wall-clock "" "$wall" "" "from the first stage to the last"
+rm -f "$cpu_file" "$cpu_file".*
 [ -x .venv/bin/python ] && .venv/bin/python scripts/slowest-tests.py "$junit" 10
 echo
 [ $failed -eq 0 ] || echo "failed stages: ${failed_names[*]}"
