@@ -4,7 +4,7 @@ INVENTORY ?= inventories/local/hosts.yml
 ARGS ?=
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: deploy test venv unit lint sanity
+.PHONY: deploy test test-quick venv unit lint sanity
 
 ## deploy: install the controller stack in .venv and deploy PlusPTT (this machine, or INVENTORY=...)
 deploy:
@@ -13,6 +13,10 @@ deploy:
 ## test: run every test (lint, unit, sanity, build, module and end-to-end tests)
 test:
 	bash scripts/test.sh
+
+## test-quick: the inner loop, no Docker engine: lint, unit (the bad-input table among them), sanity, build
+test-quick:
+	bash scripts/test.sh tools python-lint yaml-lint unit ansible-lint sanity build
 
 venv:
 	bash scripts/bootstrap.sh

@@ -20,7 +20,8 @@ stages=("$@")
 logs=$repo/tests/output/stages
 junit=$repo/tests/output/junit
 
-stage_bootstrap() {
+# tools: what the stages without a Docker engine need (make test-quick); bootstrap adds the engine.
+stage_tools() {
   # ansible-test sanity lints the scripts with shellcheck; the e2e TLS check runs testssl.sh; the daily
   # renewal test reads root's crontab only after the playbook installed cron (not installed here).
   local missing=()
@@ -34,8 +35,9 @@ stage_bootstrap() {
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  bash scripts/bootstrap.sh --dev && bash scripts/docker-engine.sh --base
+  bash scripts/bootstrap.sh --dev
 }
+stage_bootstrap() { stage_tools && bash scripts/docker-engine.sh --base; }
 stage_python-lint() { ruff check .; }
 stage_yaml-lint() { yamllint -s .; }
 stage_unit() { pytest -q -p no:cacheprovider tests/unit; }
@@ -149,7 +151,7 @@ for stage in "${stages[@]}"; do
     start_background "$background_candidate"
   fi
   [ "$stage" = "$background_candidate" ] && continue
-  if ! run_stage "$stage" && [ "$stage" = bootstrap ]; then break; fi
+  if ! run_stage "$stage" && { [ "$stage" = bootstrap ] || [ "$stage" = tools ]; }; then break; fi
 done
 [ "${result[bootstrap]:-ok}" = ok ] && join_background
 

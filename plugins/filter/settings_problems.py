@@ -429,8 +429,8 @@ def _livekit_port(name, value, get):
     problem = port(name, value)
     if problem:
         return problem
-    if boolean(get("livekit_publish_signalling")) and whole(value) in (whole(get("plusptt_http_port")),
-                                                                      whole(get("plusptt_https_port"))):
+    nginx_ports = (whole(get("plusptt_http_port")), whole(get("plusptt_https_port")))
+    if boolean(get("livekit_publish_signalling")) and whole(value) in nginx_ports:
         return "%s (%s) is published and is a port nginx publishes too: choose another." % (name, value)
     return None
 

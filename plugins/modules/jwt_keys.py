@@ -86,8 +86,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 jwt_secret:
-  description: The HS256 secret (C(JWT_SECRET)).
-  returned: success
+  description:
+    - The HS256 secret (C(JWT_SECRET)), generated or kept in O(path).
+    - Not returned when O(jwt_secret) was given (Ansible would mask it in the result); the caller has it.
+  returned: when O(jwt_secret) is not given
   type: str
 anon_key:
   description: HS256 JWT with C(role=anon) (C(ANON_KEY)).
@@ -194,6 +196,10 @@ def main():
 
     result = dict(changed=changed or mode_fixed, path=path, reasons=reasons)
     result.update(_jwt_keys.module_result(material, params["asymmetric"]))
+    if params["jwt_secret"] is not None:
+        # Ansible masks a no_log option's value wherever it appears in the result: returned, the given secret
+        # would come back as a public placeholder. The caller has it already.
+        del result["jwt_secret"]
     if module._diff:
         result["diff"] = dict(
             before_header=path,

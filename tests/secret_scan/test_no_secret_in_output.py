@@ -11,13 +11,16 @@ default scenario) goes on from it instead of converging another one from nothing
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import urllib.parse
 
+import jwt
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
@@ -107,23 +110,57 @@ def converged():
     shutil.rmtree(credentials, ignore_errors=True)  # every secret is this run's
     os.makedirs(credentials, mode=0o700)
     outputs = {}
-    for run in ("first converge", "second converge"):
-        rc, outputs[run] = playbook("site.yml", credentials, "-vvvv", "--diff")
+    # The first run is given the JWT secret, as an operator moving an existing Supabase over does; the second
+    # finds it kept.
+    given = {"secrets_jwt_secret": secrets.token_urlsafe(36)}
+    for run, args in (("first converge", ("-e", json.dumps(given))), ("second converge", ())):
+        rc, outputs[run] = playbook("site.yml", credentials, "-vvvv", "--diff", *args)
         assert rc == 0, "%s failed:\n%s" % (run, outputs[run][-5000:])
-    return credentials, outputs
+    return credentials, outputs, given["secrets_jwt_secret"]
+
+
+def env_files():
+    """Every .env file of the deployment: name -> its variables."""
+    files = {}
+    for folder, dummy, names in os.walk(ROOT):
+        for name in names:
+            if name == ".env":
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    files[os.path.join(folder, name)] = dict(
+                        line.split("=", 1) for line in handle.read().splitlines() if "=" in line and line[0] != "#")
+    return files
+
+
+def test_a_given_jwt_secret_is_the_one_deployed(converged):
+    credentials, dummy, given = converged
+    values = {path: {key: value for key, value in variables.items() if "JWT_SECRET" in key}
+              for path, variables in env_files().items()}
+    deployed = {path: found for path, found in values.items() if found}
+    assert os.path.join(ROOT, "supabase", ".env") in deployed, sorted(values)
+    for path, found in deployed.items():
+        for key, value in found.items():
+            assert value.strip("'\"") == given, "%s of %s is not the given secret" % (key, path)
+    supabase = env_files()[os.path.join(ROOT, "supabase", ".env")]
+    for key, role in (("ANON_KEY", "anon"), ("SERVICE_ROLE_KEY", "service_role")):
+        token = supabase[key].strip("'\"")
+        assert jwt.decode(token, given, algorithms=["HS256"], options={"verify_aud": False})["role"] == role
+    database = subprocess.run(["docker", "exec", "supabase-db", "psql", "-U", "postgres", "-tAc",
+                               "SELECT current_setting('app.settings.jwt_secret', true)"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert database == given, "the database's app.settings.jwt_secret is not the given secret"
 
 
 def test_every_secret_was_generated_by_this_run(converged):
-    credentials, outputs = converged
-    secrets = generated_secrets(credentials)
+    credentials, outputs, dummy = converged
+    found = generated_secrets(credentials)
     assert {"postgres_password", "supabase_jwt.yml.jwt_secret", "supabase_jwt.yml.service_role_key",
-            "livekit_keys.yml.keys[0].secret", "redis_password", "dashboard_password"} <= set(secrets)
+            "livekit_keys.yml.keys[0].secret", "redis_password", "dashboard_password"} <= set(found)
     assert "changed=0" in outputs["second converge"].rsplit("PLAY RECAP", 1)[1]
     assert "<localhost> EXEC" in outputs["first converge"], "the run was not at maximum verbosity"
 
 
 def test_no_secret_in_the_output_the_logs_or_the_compose_files(converged):
-    credentials, outputs = converged
+    credentials, outputs, dummy = converged
     sources = dict(outputs)
     sources.update(container_logs())
     for project in os.listdir(ROOT):

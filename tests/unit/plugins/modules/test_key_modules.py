@@ -82,6 +82,8 @@ def test_jwt_keys_given_secret_and_conflict(run_module, key_path):
     secret = "a-very-long-secret-that-is-over-32-characters"
     result = run_module(jwt_keys, {"path": key_path, "jwt_secret": secret})
     assert jwt.decode(result["anon_key"], secret, algorithms=["HS256"], issuer="supabase")["role"] == "anon"
+    # Ansible would mask a returned no_log input as VALUE_SPECIFIED_IN_NO_LOG_PARAMETER: it is not returned.
+    assert "jwt_secret" not in result
     conflict = run_module(jwt_keys, {"path": key_path, "jwt_secret": "b" * 40})
     assert conflict["failed"] and "regenerate=always" in conflict["msg"]
     assert yaml.safe_load(open(key_path))["jwt_secret"] == secret
