@@ -32,6 +32,7 @@ stage_tools() {
   command -v pebble >/dev/null 2>&1 || missing+=(pebble)  # the ACME server of the certificate tests
   command -v flock >/dev/null 2>&1 || missing+=(util-linux)  # tests/images/build.sh runs one build at a time
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)  # ansible.posix.synchronize sends sources to lab hosts
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)  # the unit test verifies the firewall unit
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi

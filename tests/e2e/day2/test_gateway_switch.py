@@ -46,6 +46,10 @@ def auth_health(session, key=None):
     return session.get(HTTPS + "/auth/v1/health", headers=headers, timeout=10)
 
 
+def tenants(session, key):
+    return session.get(HTTPS + "/realtime/v1/api/tenants", headers={"apikey": key}, timeout=10).status_code
+
+
 def test_switch_to_kong_and_back_is_one_run_each(https):
     env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
     ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong"))
@@ -56,6 +60,11 @@ def test_switch_to_kong_and_back_is_one_run_each(https):
     # Kong's key-auth answers 401 without a key; the anon key passes; the same names resolve.
     assert auth_health(https).status_code == 401
     assert auth_health(https, env["ANON_KEY"]).json()["name"] == "GoTrue"
+    # Realtime's tenant admin API: refused with either key, as Envoy refuses it; the rest of its API is served.
+    for key in (env["ANON_KEY"], env["SERVICE_ROLE_KEY"]):
+        assert tenants(https, key) == 403
+    ping = https.get(HTTPS + "/realtime/v1/api/ping", headers={"apikey": env["ANON_KEY"]}, timeout=10)
+    assert ping.status_code == 200
     # a second run of every task with kong changes nothing
     again = ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong", "-e", "plusptt_full_run=true"))
     assert "changed=0" in again.stdout.split("PLAY RECAP", 1)[1]
@@ -68,3 +77,5 @@ def test_switch_to_kong_and_back_is_one_run_each(https):
     assert not os.path.exists(os.path.join(API, "kong.yml"))
     assert auth_health(https).status_code == 403
     assert auth_health(https, env["ANON_KEY"]).json()["name"] == "GoTrue"
+    for key in (env["ANON_KEY"], env["SERVICE_ROLE_KEY"]):
+        assert tenants(https, key) == 403
