@@ -109,6 +109,15 @@ def play(playbook, *args, env=None):
     return subprocess.run(argv, cwd=REPO, env=environment, capture_output=True, text=True, check=False, timeout=1500)
 
 
+def deploy(*args):
+    """site.yml run whose purpose is to bring the stack where a test needs it (the behaviour a test asserts is
+    not the strategy's): under the collection's opt-in mitogen strategy, about half the time of the default
+    one. tests/e2e/day2/test_fast_strategy.py checks that a mitogen run leaves the stack unchanged; the
+    default strategy deploys in molecule's converge, idempotence and check steps, secret-scan and the fast
+    re-run tests."""
+    return play("playbooks/site.yml", *args, env={"ANSIBLE_STRATEGY": "mitogen_linear"})
+
+
 def ok(result):
     """Assert that a play() run succeeded, showing the end of its output when it did not."""
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -21,7 +21,7 @@ import time
 
 import pytest
 import requests
-from conftest import REPO, ROOT, docker, ok, play
+from conftest import REPO, ROOT, deploy, docker, ok, play
 from cryptography import x509
 from turn_probe import binding_over_tls
 
@@ -83,7 +83,7 @@ def pebble_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(pebble_root):
-    ok(play("playbooks/site.yml"))  # the inventory's private CA (quick when earlier tests left it so)
+    ok(deploy())  # the inventory's private CA (quick when earlier tests left it so)
     return ok(acme_run())
 
 
@@ -225,6 +225,6 @@ def test_testssl_finds_nothing_high_on_the_acme_certificate(first_run, pebble_ro
 
 
 def test_the_inventory_deploy_brings_the_private_ca_back(first_run):
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     leaf = served_leaf()
     assert "PlusPTT private CA" in leaf.issuer.rfc4514_string()

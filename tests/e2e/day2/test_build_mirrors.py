@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from conftest import ROOT, containers, docker, ok, play
+from conftest import ROOT, containers, deploy, docker, ok, play
 
 SECRET = "s3cret"
 BUILT = []  # images the tests built, removed once the stack runs the inventory's again
@@ -22,9 +22,9 @@ BUILT = []  # images the tests built, removed once the stack runs the inventory'
 def deployed_as_the_inventory_says():
     """Start from the stack as the inventory deploys it, and leave it so (the failed runs left their index
     settings in the build folders, so this run deploys again; the images are already built)."""
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     yield
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     for image in BUILT:
         docker("rmi", image)
 

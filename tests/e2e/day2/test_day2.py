@@ -18,7 +18,7 @@ import subprocess
 import jwt
 import pytest
 import yaml
-from conftest import HTTPS, ROOT, containers, docker, ok, play, psql, read_env_file, user_jwt
+from conftest import HTTPS, ROOT, containers, deploy, docker, ok, play, psql, read_env_file, user_jwt
 from livekit import api
 
 BACKUPS = "/var/backups/plusptt"
@@ -122,7 +122,7 @@ def test_health_report_passes_then_names_a_stopped_service(https):
     output = failed(play("playbooks/health.yml"))
     assert "Unhealthy: " in output and "plusptt-backend" in output
     assert "container plusptt-backend is exited" in output
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     ok(play("playbooks/health.yml"))
     assert https.get(HTTPS + "/api/health/", timeout=10).status_code == 200
 
@@ -239,7 +239,7 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     assert "The upgrade stopped at" in output and "To roll back" in output and "/opt/plusptt/versions/" in output
     assert "livekit" in output.split("The upgrade stopped at", 1)[1][:400]
     assert container_ids()["plusptt-backend"] == before_ids["plusptt-backend"], "it went on past the failure"
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     if UPGRADED_FROM:
         image = json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"]
         assert image == UPGRADED_FROM["backend_image"], "site.yml left the backend on " + image
@@ -276,7 +276,7 @@ def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
     for name in ("first", "renewed"):
         cert, key, der = make_certificate(str(tmp_path), name)
         given = {"plusptt_ssl_self_signed": False, "plusptt_ssl_cert": cert, "plusptt_ssl_key": key}
-        ok(play("playbooks/site.yml", "-e", json.dumps(given)))
+        ok(deploy("-e", json.dumps(given)))
         assert served_certificate() == der, name
     assert stat.S_IMODE(os.stat(os.path.join(ROOT, "nginx", "ssl", "key.pem")).st_mode) == 0o600
     GIVEN_CERTIFICATE.append(der)  # the next test's site.yml run serves the inventory's certificate again
@@ -288,7 +288,7 @@ def test_teardown_keeps_the_data_and_site_brings_it_back(https):
     ok(play("playbooks/teardown.yml"))
     assert docker("ps", "-aq", "--filter", "label=plusptt.project").strip() == ""
     assert "supabase_db-data" in docker("volume", "ls", "--format", "{{.Name}}")
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     assert checksums() == expected
     if GIVEN_CERTIFICATE:
         assert served_certificate() != GIVEN_CERTIFICATE[-1], "site.yml kept serving the given certificate"

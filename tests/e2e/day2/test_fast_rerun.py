@@ -10,7 +10,7 @@ import json
 import os
 import re
 
-from conftest import HTTPS, ROOT, docker, ok, play
+from conftest import HTTPS, ROOT, deploy, docker, ok, play
 
 RECORD = os.path.join(ROOT, ".deploy-state.json")
 NGINX_CONF = os.path.join(ROOT, "nginx", "conf.d", "plusptt.conf")
@@ -33,7 +33,7 @@ def sha256(path):
 
 
 def test_a_rerun_with_nothing_to_change_only_probes(https):
-    ok(play("playbooks/site.yml"))  # whatever ran before, the host is recorded now
+    ok(deploy())  # whatever ran before, the host is recorded now
     assert os.stat(RECORD).st_mode & 0o777 == 0o600
     result = ok(play("playbooks/site.yml"))
     tasks, changed = counts(result)
@@ -63,7 +63,7 @@ def test_a_changed_file_and_a_stopped_container_are_found_and_repaired():
 def test_a_changed_setting_runs_every_play():
     # The default value, given on the command line: the inputs differ, the deployed result does not, so the
     # new record is the run's one change.
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     with open(RECORD, encoding="utf-8") as handle:
         as_the_inventory_deploys = handle.read()
     try:

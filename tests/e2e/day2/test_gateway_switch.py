@@ -15,7 +15,7 @@ import stat
 import subprocess
 
 import yaml
-from conftest import HTTPS, ROOT, docker, ok, play, read_env_file
+from conftest import HTTPS, ROOT, deploy, docker, ok, read_env_file
 
 API = os.path.join(ROOT, "supabase", "volumes", "api")
 COMPOSE_DIR = os.path.join(ROOT, "supabase")
@@ -52,7 +52,7 @@ def tenants(session, key):
 
 def test_switch_to_kong_and_back_is_one_run_each(https):
     env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
-    ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong"))
+    ok(deploy("-e", "supabase_gateway=kong"))
     assert "service-double" in gateway_image()
     kong = os.stat(os.path.join(API, "kong.yml"))
     assert kong.st_uid == 1000 and stat.S_IMODE(kong.st_mode) == 0o600
@@ -66,12 +66,12 @@ def test_switch_to_kong_and_back_is_one_run_each(https):
     ping = https.get(HTTPS + "/realtime/v1/api/ping", headers={"apikey": env["ANON_KEY"]}, timeout=10)
     assert ping.status_code == 200
     # a second run of every task with kong changes nothing
-    again = ok(play("playbooks/site.yml", "-e", "supabase_gateway=kong", "-e", "plusptt_full_run=true"))
+    again = ok(deploy("-e", "supabase_gateway=kong", "-e", "plusptt_full_run=true"))
     assert "changed=0" in again.stdout.split("PLAY RECAP", 1)[1]
 
     run_gateway_as_service_kong()
     assert gateway_service() == "kong"
-    ok(play("playbooks/site.yml"))
+    ok(deploy())
     assert gateway_service() == "api-gw"
     assert "envoy" in gateway_image()
     assert not os.path.exists(os.path.join(API, "kong.yml"))
