@@ -107,10 +107,14 @@ def media_range(get):
     return range(start, end + 1) if start is not None and end is not None else range(0)
 
 
+# Paths land in compose files, shell commands and nft: plain characters only ($, #, quotes would be rewritten).
+PATH_CHARS = r"/[A-Za-z0-9._@+/-]*[A-Za-z0-9._@+-]"
+
+
 def absolute_path(name, value, what):
-    if not full(r"/[^\s]*[^/\s]", value) or "/../" in value + "/" or "/./" in value + "/":
-        return "%s must be the absolute path of %s, without spaces or a trailing slash (got %s)." % (
-            name, what, shown(value))
+    if not full(PATH_CHARS, value) or "/../" in value + "/" or "/./" in value + "/":
+        return ("%s must be the absolute path of %s: letters, digits and . _ @ + - only, no trailing slash "
+                "(got %s)." % (name, what, shown(value)))
     if os.path.normpath(value) in SYSTEM_FOLDERS:
         return ("%s is %s, a folder of the host's own system: give the collection a folder of its own, e.g. "
                 "%s/plusptt." % (name, value, value.rstrip("/")))
@@ -705,7 +709,7 @@ def _extra_rules(name, value, get):
 
 @rule("firewall_rules_file")
 def _rules_file(name, value, get):
-    if not full(r"/\S+", value) or os.path.dirname(os.path.normpath(value)) in SYSTEM_FOLDERS - {"/etc/nftables.d"}:
+    if not full(PATH_CHARS, value) or os.path.dirname(os.path.normpath(value)) in SYSTEM_FOLDERS:
         return ("%s must be the absolute path of a file of the collection's own, in a folder of its own, e.g. "
                 "/etc/plusptt/firewall.nft; a file directly in a system folder (got %s) may be the host's own."
                 % (name, shown(value)))
