@@ -26,6 +26,24 @@ def process_start(pid):
         return ""
 
 
+def machine():
+    """What tells this controller apart from another with the same host name: its machine id and PID namespace
+    (containers made from one image share a machine id, not a PID namespace)."""
+    parts = []
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                parts.append(handle.read().strip())
+            break
+        except OSError:
+            continue
+    try:
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    except OSError:
+        pass
+    return "/".join(part.replace("/", "_") for part in parts if part) or "unknown"
+
+
 def run_owner():
     """This run: tasks execute in workers forked from ansible-playbook, whose process is the parent."""
     pid = os.getppid()
@@ -35,12 +53,16 @@ def run_owner():
     except (KeyError, OSError):
         user = str(os.getuid())
     start = process_start(pid)
-    return dict(id="%s/%d/%s" % (controller, pid, start), controller=controller, pid=pid, user=user)
+    where = machine()
+    return dict(id="%s/%s/%d/%s" % (controller, where, pid, start), controller=controller, machine=where, pid=pid,
+                user=user)
 
 
-def holder_has_ended(holder, controller):
+def holder_has_ended(holder, owner):
     """True only when the holder started from this controller and its ansible-playbook process is gone."""
-    if not holder or holder.get("controller") != controller or not isinstance(holder.get("pid"), int):
+    if not holder or not isinstance(holder.get("pid"), int):
+        return False
+    if (holder.get("controller"), holder.get("machine")) != (owner["controller"], owner["machine"]):
         return False
     pid = holder["pid"]
     try:
@@ -102,7 +124,7 @@ class ActionModule(ActionBase):
                 result["waited"] = waited
                 return result
             holder = answer.get("holder") or {}
-            if holder_has_ended(holder, owner["controller"]):
+            if holder_has_ended(holder, owner):
                 args["takeover"] = holder["id"]
                 continue
             if time.monotonic() >= deadline:

@@ -14,9 +14,13 @@ description:
   - Takes a lock file on the managed host for the playbook run, or releases it. A second run that asks for
     the lock while another holds it waits up to O(timeout) seconds, then fails with a message naming the
     holder (controller, user, process, purpose, since when).
-  - The lock file is created atomically (C(O_EXCL)) and holds the owner as JSON. The owner of a run is
-    found by the action plugin on the controller (host name, process id of C(ansible-playbook) and its start
-    time), so every task of one run is the same owner and taking the lock again is a no-op.
+  - The lock file holds the owner as JSON and is written whole (a new file renamed over the path). Every
+    change of it happens under an exclusive C(flock) of the guard file beside it (O(path) with C(.guard)), so
+    reading the holder and replacing it is one step: of several runs taking over the same dead holder,
+    exactly one gets the lock.
+  - The owner of a run is found by the action plugin on the controller (host name, machine id, PID namespace,
+    process id of C(ansible-playbook) and its start time), so every task of one run is the same owner, taking
+    the lock again is a no-op, and two controllers with the same host name are told apart.
   - When the holder was started from the same controller and its C(ansible-playbook) process no longer
     exists (an interrupted or failed run), the lock is taken over with a warning.
   - A holder on another controller cannot be checked; the failure message says how to remove its lock
@@ -97,10 +101,13 @@ holder:
   type: dict
   contains:
     id:
-      description: Controller host name, process id and start time of the run's ansible-playbook process.
+      description: Controller identity, process id and start time of the run's ansible-playbook process.
       type: str
     controller:
       description: Host name of the controller the run started from.
+      type: str
+    machine:
+      description: Machine id and PID namespace of that controller (host names alone can repeat).
       type: str
     pid:
       description: Process id of the run's ansible-playbook on that controller.
@@ -120,7 +127,9 @@ took_over:
   type: dict
 """
 
+import contextlib
 import errno
+import fcntl
 import json
 import os
 import time
@@ -129,7 +138,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def read_holder(path):
-    """The owner recorded in the lock file, {} while it is being written, None when there is no lock."""
+    """The owner recorded in the lock file, {} when it is not PlusPTT's, None when there is no lock."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -144,56 +153,71 @@ def read_holder(path):
     return holder if isinstance(holder, dict) else {}
 
 
-def create(path, owner, purpose):
-    """Create the lock file atomically; None when it exists already."""
-    record = dict(owner, purpose=purpose, since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+@contextlib.contextmanager
+def guarded(path):
+    """Hold the guard file's flock: the holder a run reads cannot change before it acts on it."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path + ".guard", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            return None
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the only descriptor releases the flock
+
+
+def write(path, owner, purpose):
+    """Write the lock file whole: readers see the old holder or the new one, never a part."""
+    record = dict(owner, purpose=purpose, since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    partial = "%s.%d.new" % (path, os.getpid())
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(record, handle)
+    os.rename(partial, path)
     return record
 
 
+def take(path, owner, purpose, takeover=None):
+    """Take the lock for owner: ("taken", record, replaced holder or None), ("ours", holder, None) when owner
+    holds it already, ("busy", holder, None) when another run does. takeover is the id of a holder known to have
+    ended; it is replaced only if it still holds the lock when the guard is held."""
+    with guarded(path):
+        holder = read_holder(path)
+        if holder is not None and holder.get("id") == owner["id"]:
+            return "ours", holder, None
+        if holder is None or (takeover and holder.get("id") == takeover):
+            return "taken", write(path, owner, purpose), holder
+        return "busy", holder, None
+
+
+def give_back(path, owner):
+    """Remove the lock if owner holds it: (removed, holder found)."""
+    with guarded(path):
+        holder = read_holder(path)
+        if holder is None or holder.get("id") != owner["id"]:
+            # No lock, or another run's (this run never got it, or it was taken since): not ours to remove.
+            return False, holder
+        os.unlink(path)
+        return True, holder
+
+
 def hold(module, path, owner):
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    holder = read_holder(path)
-    if holder is None or (module.params["takeover"] and holder.get("id") == module.params["takeover"]):
-        took_over = None
-        if holder is not None:
-            # Only one of several runs taking over the same dead holder wins the rename.
-            try:
-                os.rename(path, "%s.%s" % (path, owner["id"].replace("/", "_")))
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise
-            else:
-                os.unlink("%s.%s" % (path, owner["id"].replace("/", "_")))
-                took_over = holder
-        record = create(path, owner, module.params["purpose"])
-        if record is not None:
-            result = dict(changed=True, held=True, holder=record)
-            if took_over:
-                result["took_over"] = took_over
-            module.exit_json(**result)
-        holder = read_holder(path) or {}
-    if holder.get("id") == owner["id"]:
+    state, holder, replaced = take(path, owner, module.params["purpose"], module.params["takeover"])
+    if state == "taken":
+        result = dict(changed=True, held=True, holder=holder)
+        if replaced is not None:
+            result["took_over"] = replaced
+        module.exit_json(**result)
+    if state == "ours":
         module.exit_json(changed=False, held=True, holder=holder)
     module.fail_json(msg="The host lock %s is held by another run." % path, held=False, holder=holder, lock_busy=True)
 
 
 def release(module, path, owner):
-    holder = read_holder(path)
-    if holder is None:
-        module.exit_json(changed=False, held=False)
-    if holder.get("id") != owner["id"]:
-        # Another run's lock (this run never got it, or it was removed and taken since): not ours to remove.
-        module.exit_json(changed=False, held=False, holder=holder)
-    os.unlink(path)
-    module.exit_json(changed=True, held=False)
+    removed, holder = give_back(path, owner)
+    result = dict(changed=removed, held=False)
+    if holder is not None and not removed:
+        result["holder"] = holder
+    module.exit_json(**result)
 
 
 def main():

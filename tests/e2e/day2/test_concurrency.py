@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -86,12 +87,22 @@ def test_a_second_run_waits_for_the_first_then_runs():
     assert time.monotonic() >= first_end and not os.path.exists(LOCK)
 
 
+def this_machine():
+    """The controller identity a run records beside its host name (plugins/action/host_lock.py)."""
+    spec = importlib.util.spec_from_file_location("host_lock_action", os.path.join(REPO, "plugins", "action",
+                                                                                   "host_lock.py"))
+    action = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(action)
+    return action.machine()
+
+
 def test_the_lock_of_an_ended_run_from_this_controller_is_taken_over():
     ended = subprocess.Popen(["true"])
     ended.wait()
-    controller = socket.gethostname()
-    write_lock({"id": "%s/%d/1" % (controller, ended.pid), "controller": controller, "pid": ended.pid,
-                "user": "root", "purpose": "deploy (playbooks/site.yml)", "since": "2026-01-01T00:00:00Z"})
+    controller, machine = socket.gethostname(), this_machine()
+    write_lock({"id": "%s/%s/%d/1" % (controller, machine, ended.pid), "controller": controller,
+                "machine": machine, "pid": ended.pid, "user": "root", "purpose": "deploy (playbooks/site.yml)",
+                "since": "2026-01-01T00:00:00Z"})
     rc, output = finish(start("playbooks/backup.yml", "-e", "plusptt_lock_timeout=0"))
     assert rc == 0, output[-4000:]
     assert "took over the host lock of a run that ended without releasing it" in output
