@@ -14,6 +14,7 @@ import shutil
 import ssl
 import stat
 import subprocess
+import time
 
 import jwt
 import pytest
@@ -97,6 +98,27 @@ def test_restore_refuses_a_corrupt_backup_and_touches_nothing():
 def test_restore_refuses_a_missing_backup():
     output = failed(play("playbooks/restore.yml", "-e", "backup_restore_name=20000101T000000Z"))
     assert "20000101T000000Z" in output
+
+
+def test_a_backup_in_a_second_that_already_has_one_takes_the_next_second():
+    # Folders for this second and the next two, as if backups had just finished in each of them.
+    kept = backups()
+    now = time.time()
+    taken = [time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now + offset)) for offset in range(3)]
+    for name in taken:
+        os.makedirs(os.path.join(BACKUPS, name), exist_ok=True)
+    try:
+        made = subprocess.run(["/usr/local/sbin/plusptt-backup"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+        assert os.path.basename(made) not in taken and os.path.basename(made) > taken[-1]
+        assert sorted(os.listdir(made)) == sorted(["SHA256SUMS"] + [name for name in os.listdir(made)
+                                                                    if name.endswith(".dump")])
+        for name in taken:
+            assert os.listdir(os.path.join(BACKUPS, name)) == [], "a backup was nested into " + name
+        assert set(kept) <= set(backups())
+    finally:
+        for name in taken:
+            shutil.rmtree(os.path.join(BACKUPS, name), ignore_errors=True)
 
 
 def test_a_failed_backup_keeps_the_good_ones():
