@@ -12,6 +12,7 @@ match the whole value (a trailing newline is refused), and values that may hold 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -282,6 +283,19 @@ def _acme_ca_bundle(name, value, get):
 
 
 # nginx ---------------------------------------------------------------------------------------------------
+
+@rule("plusptt_log_max_size")
+def _log_max_size(name, value, get):
+    if not full(r"[1-9][0-9]{0,5}[kmg]?", str(value)) or isinstance(value, bool):
+        return "%s is the size a container log is rotated at, a whole number with k, m or g, e.g. 10m (got %s)." % (
+            name, shown(value))
+    return None
+
+
+@rule("plusptt_log_max_file")
+def _log_max_file(name, value, get):
+    return in_range(name, value, 1, 100, "the number of log files kept per container")
+
 
 @rule("nginx_client_max_body_size")
 def _body_size(name, value, get):
@@ -587,6 +601,22 @@ def _compose_version(name, value, get):
     parts = [whole(part) for part in str(value).split(".")]
     if None in parts or parts < [2, 18, 0]:
         return "%s must be 2.18.0 or newer (got %s)." % (name, shown(value))
+    return None
+
+
+@rule("docker_daemon_options")
+def _daemon_options(name, value, get):
+    example = " e.g. {mtu: 1400}"
+    if not isinstance(value, Mapping):
+        return "%s must be a mapping of daemon.json settings;%s (got %s)." % (name, example, shown(value))
+    for key, setting in value.items():
+        if not full(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)*", key):
+            return "%s is keyed by daemon.json setting names like live-restore or log-opts;%s (got the key %s)." % (
+                name, example, shown(key))
+        try:
+            json.dumps(setting, allow_nan=False)
+        except (TypeError, ValueError):
+            return "%s.%s must be a JSON value (string, number, boolean, list or mapping)." % (name, key)
     return None
 
 

@@ -47,7 +47,7 @@ def baseline():
         "supabase_api_external_url": "https://localhost:8443/auth/v1", "plusptt_ssl_enabled": True,
         "plusptt_ssl_self_signed": True, "backend_allowed_hosts": ["localhost"], "firewall_enabled": True,
         "plusptt_livekit_network": "bridge", "livekit_port_range_start": 50000, "livekit_port_range_end": 50010,
-        "backend_image": "", "frontend_image": "",
+        "backend_image": "", "frontend_image": "", "backup_databases": ["postgres", "plusptt"],
     })
     return values
 
@@ -156,6 +156,17 @@ CASES = [
     ("registry login for a URL",
      {"docker_registry_auth": [{"registry": "https://registry.example.org", "username": "d", "password": "p"}]},
      "docker_registry_auth"),
+    ("log size without a number", {"plusptt_log_max_size": "big"}, "plusptt_log_max_size"),
+    ("log size with a unit docker does not read", {"plusptt_log_max_size": "10q"}, "plusptt_log_max_size"),
+    ("log size of zero", {"plusptt_log_max_size": "0m"}, "plusptt_log_max_size"),
+    ("log size with a newline", {"plusptt_log_max_size": "10m\n"}, "plusptt_log_max_size"),
+    ("no log file kept", {"plusptt_log_max_file": 0}, "plusptt_log_max_file"),
+    ("log files as a word", {"plusptt_log_max_file": "five"}, "plusptt_log_max_file"),
+    ("daemon options as a list", {"docker_daemon_options": ["mtu=1400"]}, "docker_daemon_options"),
+    ("daemon option with a space in its name", {"docker_daemon_options": {"live restore": True}},
+     "docker_daemon_options"),
+    ("daemon option that is no JSON value", {"docker_daemon_options": {"mtu": float("nan")}},
+     "docker_daemon_options"),
     ("publish address not an IP", {"plusptt_publish_address": "everywhere"}, "plusptt_publish_address"),
     ("publish address with a newline", {"plusptt_publish_address": "127.0.0.1\n"}, "plusptt_publish_address"),
     ("publish address out of range", {"plusptt_publish_address": "300.1.1.1"}, "plusptt_publish_address"),
@@ -282,7 +293,9 @@ def test_a_value_that_may_hold_a_password_is_not_shown(variable, value):
     {"docker_registry_mirrors": ["https://mirror.example.org:5000/"]}, {"livekit_turn_tls_port": 0},
     {"backend_image": "registry.example.org/ptt/backend@sha256:" + "a" * 64},
     {"plusptt_pip_index_url": "https://user:token@pypi.example.org/simple/"},
-    {"firewall_ssh_port": ""}, {"firewall_ssh_port": "2222"},
+    {"firewall_ssh_port": ""}, {"firewall_ssh_port": "2222"}, {"plusptt_log_max_size": "1g"},
+    {"plusptt_log_max_size": 500}, {"plusptt_log_max_file": "3"},
+    {"docker_daemon_options": {"mtu": 1400, "log-opts": {"max-size": "20m"}, "features": {"buildkit": True}}},
 ])
 def test_valid_variants_pass(overrides):
     assert problems(**overrides) == []
