@@ -37,6 +37,9 @@ SYSTEM_FOLDERS = frozenset(("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib
 IDENTIFIER = r"[a-z_][a-z0-9_]{0,62}"
 HOST_PORT = r"[A-Za-z0-9.-]+(:[0-9]{1,5})?"
 HTTP_URL = r"https?://\S+"
+# URLs written into compose files and gateway or nginx configurations: no $, #, quote, ; or brace.
+CONFIG_URL_CHARS = r"[A-Za-z0-9._~:/?&=%+@!*,()\[\]-]+"
+ORIGIN = r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?"
 # An index URL, a login allowed before the host: user:token@ (shown masked, never as given).
 INDEX_URL = r"https?://([^/@\s]+@)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/\S*)?"
 DOMAIN = r"localhost|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -122,6 +125,34 @@ def absolute_path(name, value, what):
     return None
 
 
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+def environment(name, value, example):
+    """A mapping of environment variable names to strings or numbers (Compose refuses booleans and lists)."""
+    if not isinstance(value, Mapping):
+        return "%s must map environment variable names to values, e.g. %s (got %s)." % (name, example, shown(value))
+    for key, setting in value.items():
+        if not full(ENV_NAME, key):
+            return "%s holds environment variable names (letters, digits, _), e.g. %s (got the key %s)." % (
+                name, example, shown(key))
+        if isinstance(setting, bool) or not isinstance(setting, (str, int, float)):
+            return "%s.%s must be a string or a number; quote a word like \"true\" (got %s)." % (
+                name, key, type(setting).__name__)
+    return None
+
+
+def service_environments(name, value, services, example):
+    if not isinstance(value, Mapping) or set(value) - set(services):
+        return "%s is keyed by service: %s (got %s)." % (
+            name, ", ".join(services), shown(sorted(value) if isinstance(value, Mapping) else value))
+    for service, variables in value.items():
+        problem = environment("%s.%s" % (name, service), variables, example)
+        if problem:
+            return problem
+    return None
+
+
 # The shared settings (roles/plusptt) -------------------------------------------------------------------
 
 @rule("plusptt_root")
@@ -146,7 +177,7 @@ def _domain(name, value, get):
 
 @rule("plusptt_cors_origins")
 def _cors(name, value, get):
-    if not is_list(value) or not all(full(r"https?://[^/\s]+", origin) for origin in value):
+    if not is_list(value) or not all(full(ORIGIN, origin) for origin in value):
         return ("%s must be a list of origins, each scheme://host[:port] with no path, e.g. "
                 "[https://ptt.example.org] (got %s)." % (name, shown(value)))
     return None
@@ -166,10 +197,11 @@ def _https_port(name, value, get):
 
 @rule("plusptt_public_url")
 def _public_url(name, value, get):
-    scheme = r"https://\S+" if boolean(get("plusptt_ssl_enabled")) else HTTP_URL
+    scheme = (r"https://" if boolean(get("plusptt_ssl_enabled")) else r"https?://") + CONFIG_URL_CHARS
     if not full(scheme, value):
-        return "%s must be the %s URL clients open (got %s)." % (
-            name, "https://" if boolean(get("plusptt_ssl_enabled")) else "http(s)://", shown(value))
+        return ("%s must be the %s URL clients open, without $, #, quotes, ; or braces (it is written into the "
+                "gateway and nginx configurations; got %s)." % (
+                    name, "https://" if boolean(get("plusptt_ssl_enabled")) else "http(s)://", shown(value)))
     return None
 
 
@@ -369,6 +401,12 @@ def _envoy_admin_port(name, value, get):
     return port(name, value)
 
 
+@rule("supabase_extra_env")
+def _supabase_extra_env(name, value, get):
+    services = ("db", "auth", "rest", "realtime", "meta", "studio", "storage", "imgproxy", "envoy", "kong")
+    return service_environments(name, value, services, '{auth: {GOTRUE_MAILER_SUBJECTS_INVITE: "Join"}}')
+
+
 @rule("supabase_storage_file_size_limit")
 def _file_size_limit(name, value, get):
     if not full(r"[1-9][0-9]*", str(value)) or isinstance(value, bool):
@@ -395,6 +433,11 @@ def _storage_keys(name, value, get):
 
 
 # LiveKit -------------------------------------------------------------------------------------------------
+
+@rule("livekit_extra_env")
+def _livekit_extra_env(name, value, get):
+    return service_environments(name, value, ("livekit", "livekit-redis"), "{livekit: {LIVEKIT_LOG_LEVEL: debug}}")
+
 
 @rule("livekit_port_range_start")
 def _range_start(name, value, get):
@@ -500,6 +543,11 @@ def _network_mode(name, value, get):
 
 
 # Backend and frontend ------------------------------------------------------------------------------------
+
+@rule("backend_extra_env")
+def _backend_extra_env(name, value, get):
+    return environment(name, value, "{DJANGO_LOG_LEVEL: INFO}")
+
 
 @rule("backend_gunicorn_workers")
 def _workers(name, value, get):

@@ -16,7 +16,7 @@ description:
     holder (controller, user, process, purpose, since when).
   - The lock file holds the owner as JSON and is written whole (a new file renamed over the path). Every
     change of it happens under an exclusive C(flock) of the guard file beside it (O(path) with C(.guard)), so
-    reading the holder and replacing it is one step: of several runs taking over the same dead holder,
+    reading the holder and replacing it is one step; of several runs taking over the same dead holder,
     exactly one gets the lock.
   - The owner of a run is found by the action plugin on the controller (host name, machine id, PID namespace,
     process id of C(ansible-playbook) and its start time), so every task of one run is the same owner, taking

@@ -16,8 +16,10 @@ import pytest
 import requests
 import yaml
 
-# Probes both suites share (tests/turn_probe.py).
+# Probes both suites share (tests/turn_probe.py), and the collection from the checkout's .collections link.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", ".collections"))
+from ansible_collections.plusptt.deploy.plugins.filter.dotenv import dotenv_values  # noqa: E402
 
 ROOT = os.environ.get("PLUSPTT_ROOT", "/opt/plusptt")
 CREDENTIALS = os.environ.get(
@@ -28,14 +30,9 @@ HTTP = "http://localhost:8080"
 
 
 def read_env_file(path):
-    values = {}
+    """The variables of a deployed .env file, read as Compose reads them (quoted values unescaped)."""
     with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, value = line.split("=", 1)
-                values[key] = value
-    return values
+        return dotenv_values(handle.read())
 
 
 @pytest.fixture(scope="session")

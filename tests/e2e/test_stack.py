@@ -253,3 +253,15 @@ def test_database_roles_use_the_deployed_password(supabase_env):
          "127.0.0.1", "-U", "authenticator", "-d", "postgres", "-tAc", "SELECT 1"],
         capture_output=True, text=True, check=False)
     assert login.stdout.strip() == "1"
+
+
+def container_environment(name):
+    return dict(line.split("=", 1) for line in containers()[name]["Config"]["Env"])
+
+
+def test_values_compose_would_rewrite_reach_the_containers_as_given():
+    # tests/e2e/inventory/group_vars/all/profile.yml sets them with $, " #", quotes and a trailing space.
+    auth = container_environment("supabase-auth")
+    assert auth["GOTRUE_SMTP_PASS"] == 'p$ss #1"x'
+    assert auth["GOTRUE_SMTP_SENDER_NAME"] == "PlusPTT ops # \"night\" $HOME 'shift' "
+    assert container_environment("plusptt-backend")["PLUSPTT_LITERAL"] == "costs $5 ${HOME} #1"
