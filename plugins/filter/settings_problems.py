@@ -394,6 +394,11 @@ def _envoy_uid(name, value, get):
     return in_range(name, value, 0, 2147483647, "the numeric uid Envoy runs as")
 
 
+@rule("nginx_worker_gid")
+def _nginx_worker_gid(name, value, get):
+    return in_range(name, value, 0, 2147483647, "the numeric gid of nginx's workers")
+
+
 @rule("supabase_envoy_admin_port")
 def _envoy_admin_port(name, value, get):
     if whole(value) == 8000:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -66,6 +67,22 @@ def test_studio_requires_the_dashboard_credentials(https, dashboard_credentials)
     response = https.get(HTTPS + "/project/default", auth=dashboard_credentials, timeout=10)
     assert response.status_code == 200
     assert response.json()["service"] == "studio" and response.json()["path"] == "/project/default"
+
+
+def test_the_dashboard_password_file_is_a_salted_sha512_crypt_only_nginx_reads(dashboard_credentials):
+    path = os.path.join(ROOT, "nginx", "auth", "htpasswd")
+    info = os.stat(path)
+    assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o640, 0, 101)
+    user, hashed = open(path, encoding="utf-8").read().strip().split(":", 1)
+    assert user == dashboard_credentials[0]
+    scheme, salt, digest = hashed.split("$")[1:]
+    with open(os.path.join(CREDENTIALS, "dashboard_password_salt"), encoding="utf-8") as handle:
+        kept = handle.read().strip()
+    assert scheme == "6" and salt == kept and len(salt) == 16 and len(digest) == 86
+    # The salt is random, not derived from the password (the old one was its SHA-256's first 16 characters).
+    assert salt != hashlib.sha256(dashboard_credentials[1].encode()).hexdigest()[:16]
+    # The workers (uid/gid 101, as in the official image) read it: a request with the password passes.
+    assert docker("exec", "-u", "101:101", "plusptt-nginx", "head", "-c", "1", "/etc/nginx/auth/htpasswd")
 
 
 def test_livekit_is_reached_through_nginx(https):

@@ -177,6 +177,7 @@ CASES = [
     ("public URL with a semicolon", {"plusptt_public_url": "https://ptt.example.org/;x"}, "plusptt_public_url"),
     ("CORS origin with a dollar", {"plusptt_cors_origins": ["https://$host"]}, "plusptt_cors_origins"),
     ("CORS origin with a hash", {"plusptt_cors_origins": ["https://ptt.example.org#"]}, "plusptt_cors_origins"),
+    ("nginx worker group as a name", {"nginx_worker_gid": "nginx"}, "nginx_worker_gid"),
     ("publish address not an IP", {"plusptt_publish_address": "everywhere"}, "plusptt_publish_address"),
     ("publish address with a newline", {"plusptt_publish_address": "127.0.0.1\n"}, "plusptt_publish_address"),
     ("publish address out of range", {"plusptt_publish_address": "300.1.1.1"}, "plusptt_publish_address"),
