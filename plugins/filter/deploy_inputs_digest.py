@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
@@ -53,8 +54,24 @@ def _value(host_vars, name):
         return "unresolved: %s" % error
 
 
-def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), collection_root="", ignore=()):
-    """sha256 of the layout, the matching variables of every host, the controller files they name and the collection."""
+def controller_digests(value, fallback=""):
+    """Digest of the controller file or folder a variable names: a path (empty: the fallback, e.g. the sample
+    app a role builds then), or a mapping of names to paths (each digested)."""
+    if isinstance(value, Mapping):
+        return {str(key): controller_digests(path) for key, path in value.items()}
+    if isinstance(value, str) and not value and fallback:
+        value = fallback
+    if isinstance(value, str) and value:
+        return tree_digest(os.path.abspath(value), SOURCE_EXCLUDES)
+    return ""
+
+
+def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), collection_root="", ignore=(),
+                         fallbacks=None):
+    """sha256 of the layout, the matching variables of every host, the controller files they name and the collection.
+
+    controller_paths names the variables that hold controller paths (or mappings of them); fallbacks gives the
+    path a role reads when such a variable is empty."""
     if not isinstance(names, str) or not names:
         raise AnsibleFilterError("deploy_inputs_digest: names must be a regular expression of variable names")
     pattern = re.compile(names)
@@ -68,11 +85,9 @@ def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), co
         host_vars = hostvars[host]
         chosen = sorted(k for k in host_vars.keys() if pattern.match(k) and k not in ignore)
         values = {k: _value(host_vars, k) for k in chosen}
-        files = {}
-        for name in controller_paths:
-            path = values.get(name)
-            if isinstance(path, str) and path.startswith("/"):
-                files[name] = tree_digest(path, SOURCE_EXCLUDES)
+        files = {name: controller_digests(_value(host_vars, name) if name in host_vars else "",
+                                          (fallbacks or {}).get(name, ""))
+                 for name in controller_paths}
         inputs["hosts"][host] = {"vars": values, "files": files}
     try:
         text = json.dumps(inputs, sort_keys=True, default=str)

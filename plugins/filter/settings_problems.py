@@ -238,10 +238,31 @@ def _health_timeout(name, value, get):
     return in_range(name, value, 1, 86400, "the seconds to wait for healthy services")
 
 
+def controller_file(name, value, what):
+    """Empty, or the absolute path of an existing file on the controller (a relative one would be looked up in
+    the roles' folders by some tasks and in the working folder by others)."""
+    if value and not (full(r"/\S+", value) and os.path.isfile(value)):
+        return "%s must be empty or the absolute path of %s on the controller (got %s)." % (name, what, shown(value))
+    return None
+
+
 @rule("plusptt_ssl_key")
 def _ssl_key(name, value, get):
     if get("plusptt_ssl_cert") and not value:
         return "%s is empty while a certificate is given: set it to the path of the certificate's key." % name
+    return controller_file(name, value, "the certificate's key (PEM)")
+
+
+@rule("plusptt_build_ca_bundle")
+def _build_ca_bundle(name, value, get):
+    return controller_file(name, value, "a PEM bundle the app builds trust")
+
+
+@rule("backend_source_dir", "frontend_source_dir")
+def _source_dir(name, value, get):
+    if value and not (full(r"/\S*[^/\s]", value) and os.path.isdir(value)):
+        return ("%s must be empty (the sample app) or the absolute path of the app's folder on the controller, "
+                "without a trailing slash (got %s)." % (name, shown(value)))
     return None
 
 
@@ -251,7 +272,7 @@ def _ssl_cert(name, value, get):
         return "%s is set while the certificate comes from ACME: leave it empty, or turn ACME off." % name
     if get("plusptt_ssl_key") and not value:
         return "%s is empty while a key is given: set it to the path of the certificate." % name
-    return None
+    return controller_file(name, value, "the certificate (PEM)")
 
 
 @rule("plusptt_ssl_self_signed")

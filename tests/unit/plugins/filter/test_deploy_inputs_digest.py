@@ -71,3 +71,20 @@ def test_tree_digest_of_a_folder_a_file_and_nothing(tmp_path):
     (tmp_path / "b").write_text("2")
     assert controller_tree_digest(str(tmp_path)) != before
     assert controller_tree_digest(str(tmp_path / "missing")) == ""
+
+
+def test_the_contents_of_a_mapping_of_controller_files_count(tmp_path):
+    ca = tmp_path / "mirror-ca.crt"
+    ca.write_text("one")
+    hostvars = {"srv": {"docker_registry_ca_certs": {"mirror.example.org:5000": str(ca)}}}
+    before = digest(hostvars, controller_paths=["docker_registry_ca_certs"])
+    ca.write_text("two")
+    assert digest(hostvars, controller_paths=["docker_registry_ca_certs"]) != before
+
+
+def test_an_empty_source_folder_counts_the_fallback_the_role_builds(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM a")
+    options = {"controller_paths": ["backend_source_dir"], "fallbacks": {"backend_source_dir": str(tmp_path)}}
+    before = digest({"srv": {"backend_source_dir": ""}}, **options)
+    (tmp_path / "Dockerfile").write_text("FROM b")
+    assert digest({"srv": {"backend_source_dir": ""}}, **options) != before
