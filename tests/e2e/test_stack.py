@@ -267,7 +267,7 @@ def test_database_roles_use_the_deployed_password(supabase_env):
     assert psql("postgres", "SELECT current_setting('app.settings.jwt_secret')") == supabase_env["JWT_SECRET"]
     login = subprocess.run(
         ["docker", "exec", "-e", "PGPASSWORD=" + supabase_env["POSTGRES_PASSWORD"], "supabase-db", "psql", "-h",
-         "127.0.0.1", "-U", "authenticator", "-d", "postgres", "-tAc", "SELECT 1"],
+         "supabase-db", "-U", "authenticator", "-d", "postgres", "-tAc", "SELECT 1"],
         capture_output=True, text=True, check=False)
     assert login.stdout.strip() == "1"
 

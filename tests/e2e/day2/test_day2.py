@@ -19,7 +19,7 @@ import time
 import jwt
 import pytest
 import yaml
-from conftest import HTTPS, ROOT, containers, deploy, docker, ok, play, psql, read_env_file, user_jwt
+from conftest import CREDENTIALS, HTTPS, ROOT, containers, deploy, docker, ok, play, psql, read_env_file, user_jwt
 from livekit import api
 
 BACKUPS = "/var/backups/plusptt"
@@ -205,7 +205,7 @@ def test_jwt_rotation_switches_every_consumer(https, supabase_env):
 
 def db_login(user, password):
     return subprocess.run(
-        ["docker", "exec", "-e", "PGPASSWORD=" + password, "supabase-db", "psql", "-h", "127.0.0.1", "-U", user,
+        ["docker", "exec", "-e", "PGPASSWORD=" + password, "supabase-db", "psql", "-h", "supabase-db", "-U", user,
          "-d", "postgres", "-tAc", "SELECT 1"], capture_output=True, text=True, check=False).stdout.strip() == "1"
 
 
@@ -230,6 +230,23 @@ def test_postgres_password_rotation_changes_the_live_database(https, supabase_en
 
 def container_ids():
     return {name: info["Id"] for name, info in containers().items()}
+
+
+def test_a_wrong_kept_postgres_password_stops_the_run_before_any_container_is_recreated():
+    kept = os.path.join(CREDENTIALS, "postgres_password")
+    with open(kept, encoding="utf-8") as handle:
+        right = handle.read()
+    assert db_login("postgres", right.strip()) and not db_login("postgres", "not-the-database-password")
+    before = container_ids()
+    try:
+        with open(kept, "w", encoding="utf-8") as handle:
+            handle.write("not-the-database-password\n")
+        output = failed(deploy())
+        assert "The running database rejects the postgres password kept in" in output
+        assert container_ids() == before
+    finally:
+        with open(kept, "w", encoding="utf-8") as handle:
+            handle.write(right)
 
 
 UPGRADED_FROM = {}

@@ -83,8 +83,8 @@ init_database() {
     --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 \
     $POSTGRES_INITDB_ARGS >&2
   touch "$MARKER"
-  # Used when postgres runs without config_file: same rules as /etc/postgresql/pg_hba.conf.
-  printf '\nhost all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
+  # Used when postgres runs without config_file: the same rules as /etc/postgresql/pg_hba.conf.
+  cp /etc/postgresql/pg_hba.conf "$PGDATA/pg_hba.conf"
 
   # Temporary server on the socket only, with the caller's flags (config_file included).
   local -a opts=(-c listen_addresses= -p "$PGPORT")
