@@ -57,6 +57,18 @@ def test_restore_runs_on_the_database_host_and_restarts_the_backend_on_its_host(
     assert entry.get(ENTRY + "/api/health/", timeout=15).status_code == 200
 
 
+def test_a_rotation_limited_away_from_a_host_it_must_reach_is_refused_before_anything_changes():
+    def state():
+        return ssh("plusptt-lab-db", "sha256sum /opt/plusptt/supabase/.env").stdout
+
+    before = state()
+    result = play("playbooks/rotate-keys.yml", "-e", "rotate=postgres", "--limit", "plusptt-lab-app")
+    assert result.returncode != 0
+    assert "--limit leaves out plusptt-lab-db, which the rotation of postgres must reach" in " ".join(
+        result.stdout.split())
+    assert state() == before
+
+
 def test_rotated_livekit_keys_reach_every_node_and_the_backend(entry, jwt_secret):
     before = node_keys()[MEDIA[0]]
     if len(before) > 1:  # credentials kept from an earlier lab: finish that rotation first

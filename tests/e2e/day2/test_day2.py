@@ -209,12 +209,37 @@ def db_login(user, password):
          "-d", "postgres", "-tAc", "SELECT 1"], capture_output=True, text=True, check=False).stdout.strip() == "1"
 
 
+def test_an_interrupted_password_rotation_keeps_the_new_password_and_is_refused_until_resolved(supabase_env):
+    """The kept password cannot be replaced (immutable file) after the database changed: the new one waits in
+    postgres_password.new, the database takes it, and the next run is refused before anything changes."""
+    kept = os.path.join(CREDENTIALS, "postgres_password")
+    old = supabase_env["POSTGRES_PASSWORD"]
+    subprocess.run(["chattr", "+i", kept], check=True)
+    try:
+        failed(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres"))
+    finally:
+        subprocess.run(["chattr", "-i", kept], check=True)
+    pending = kept + ".new"
+    assert stat.S_IMODE(os.stat(pending).st_mode) == 0o600
+    with open(pending, encoding="utf-8") as handle:
+        new = handle.read().strip()
+    assert new != old and db_login("supabase_admin", new) and not db_login("supabase_admin", old)
+    refused = failed(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres"))
+    assert "A password rotation stopped before it kept its new passwords: %s" % pending in " ".join(refused.split())
+    assert db_login("supabase_admin", new)
+    for name in os.listdir(CREDENTIALS):
+        if name.endswith(".new"):  # as the message says: the database takes the new ones
+            os.replace(os.path.join(CREDENTIALS, name), os.path.join(CREDENTIALS, name[:-len(".new")]))
+    supabase_env["POSTGRES_PASSWORD"] = new
+
+
 def test_postgres_password_rotation_changes_the_live_database(https, supabase_env):
+    # Goes on from the interrupted rotation: the services still use the password before it.
     old = supabase_env["POSTGRES_PASSWORD"]
     ok(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres,dashboard"))
     env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
     new = env["POSTGRES_PASSWORD"]
-    assert new != old
+    assert new != old and not [name for name in os.listdir(CREDENTIALS) if name.endswith(".new")]
     for user in ("authenticator", "supabase_auth_admin", "supabase_admin"):
         assert db_login(user, new) and not db_login(user, old), user
     assert https.get(HTTPS + "/api/health/", timeout=10).json()["database"] == "reachable"
