@@ -28,7 +28,8 @@ CASES = [
      "docker_registry_mirrors"),
     ("firewall: the host's own rules file", {"firewall_rules_file": "/etc/nftables.conf"}, "firewall_rules_file"),
     # A file in a folder of its own that PlusPTT did not write (no header): found on the host, still refused first.
-    ("firewall: a file PlusPTT did not write", {"firewall_rules_file": "/etc/ssl/openssl.cnf"}, "firewall_rules_file"),
+    ("firewall: a file PlusPTT did not write",
+     {"firewall_enabled": True, "firewall_rules_file": "/etc/ssl/openssl.cnf"}, "firewall_rules_file"),
     ("secrets: short JWT secret", {"secrets_jwt_secret": "too-short-for-hs256"}, "secrets_jwt_secret"),
     ("supabase: unknown API gateway", {"supabase_gateway": "traefik"}, "supabase_gateway"),
     ("livekit: TURN over TLS inside the UDP range", {"livekit_turn_tls_port": 50005}, "livekit_turn_tls_port"),
