@@ -95,11 +95,31 @@ def wiring_problems(groups, hostvars):
             problems.append("the inventory group %s has %d hosts (%s): it takes exactly one"
                             % (group, len(groups[group]), ", ".join(groups[group])))
     if len(addresses) > 1:
+        seen = {}
         for host, address in sorted(addresses.items()):
             if not _is_ip(address):
                 problems.append("host %s has no IP address for the other hosts to reach it (got %r): set "
                                 "plusptt_private_address (or ansible_host) to its private IP address" % (host, address))
+                continue
+            kind = _unreachable_kind(address)
+            if kind:
+                problems.append("host %s has the %s address %s, which the other hosts cannot reach it on: set "
+                                "plusptt_private_address to its private IP address" % (host, kind, address))
+            elif ipaddress.ip_address(address) in seen:
+                problems.append("hosts %s and %s have the same address %s: set plusptt_private_address of each to "
+                                "its own private IP address" % (seen[ipaddress.ip_address(address)], host, address))
+            seen.setdefault(ipaddress.ip_address(address), host)
     return problems
+
+
+def _unreachable_kind(address):
+    """Why another host cannot reach this address, or '' when it can."""
+    ip = ipaddress.ip_address(address)
+    for kind, test in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
+                       ("multicast", ip.is_multicast), ("link-local", ip.is_link_local)):
+        if test:
+            return kind
+    return ""
 
 
 def port_problems(published):

@@ -100,6 +100,24 @@ def test_a_host_without_an_ip_address_is_named_with_the_fix():
     assert "media2" in problems[0] and "plusptt_private_address" in problems[0]
 
 
+@pytest.mark.parametrize(("address", "kind"), [
+    ("0.0.0.0", "unspecified"), ("127.0.0.1", "loopback"), ("::1", "loopback"), ("224.0.0.5", "multicast"),
+    ("169.254.10.1", "link-local"), ("fe80::1", "link-local"),
+])
+def test_an_address_other_hosts_cannot_reach_is_named(address, kind):
+    hostvars = dict(HOSTVARS, media2={"plusptt_private_address": address})
+    problems = wiring_problems(FOUR_HOSTS, hostvars)
+    assert len(problems) == 1, problems
+    assert "media2 has the %s address %s" % (kind, address) in problems[0]
+    assert "plusptt_private_address" in problems[0]
+
+
+def test_two_hosts_on_one_address_are_named():
+    hostvars = dict(HOSTVARS, media2={"plusptt_private_address": HOSTVARS["media1"]["plusptt_private_address"]})
+    problems = wiring_problems(FOUR_HOSTS, hostvars)
+    assert len(problems) == 1 and "media1 and media2 have the same address" in problems[0], problems
+
+
 def test_one_public_port_for_two_services_is_named():
     problems = port_problems({"app": [("nginx", 443), ("livekit", 443), ("db", 5432)], "db": [("db", 5432)]})
     assert problems == ["host app publishes port 443 for both nginx and livekit: give one of them another port"]
