@@ -95,6 +95,31 @@ def test_restore_refuses_a_corrupt_backup_and_touches_nothing():
         psql("postgres", "DELETE FROM public.e2e_items WHERE id = 9002")
 
 
+def test_a_restore_that_fails_half_way_leaves_every_database_as_it_was():
+    """The dump restored last (Supabase's postgres) is cut short after its checksum was made anew: the backend's
+    database, already restored beside the live one and swapped in, is swapped back."""
+    newest = backups()[-1]
+    damaged = "29991231T235958Z"
+    shutil.copytree(os.path.join(BACKUPS, newest), os.path.join(BACKUPS, damaged))
+    try:
+        dump = os.path.join(BACKUPS, damaged, "postgres.dump")
+        os.truncate(dump, os.path.getsize(dump) // 2)
+        subprocess.run("sha256sum -- *.dump > SHA256SUMS", shell=True, cwd=os.path.join(BACKUPS, damaged),
+                       check=True)
+        psql("postgres", "INSERT INTO public.e2e_items VALUES (9003, 'written after the backup')")
+        psql("plusptt", "DELETE FROM console_channel WHERE name = 'day2-b'")
+        before = checksums()
+        output = " ".join(failed(play("playbooks/restore.yml", "-e", "backup_restore_name=" + damaged)).split())
+        assert "the dump of postgres did not restore" in output and "The databases are as they were" in output
+        assert checksums() == before
+        assert psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'plusptt\\_re%'") == "0"
+        assert docker("inspect", "-f", "{{.State.Health.Status}}", "plusptt-backend").strip() == "healthy"
+        assert not os.path.exists(os.path.join(BACKUPS, ".restoring"))
+    finally:
+        shutil.rmtree(os.path.join(BACKUPS, damaged))
+        psql("postgres", "DELETE FROM public.e2e_items WHERE id = 9003")
+
+
 def test_restore_refuses_a_missing_backup():
     output = failed(play("playbooks/restore.yml", "-e", "backup_restore_name=20000101T000000Z"))
     assert "20000101T000000Z" in output
