@@ -30,10 +30,10 @@ PLAY = """
 """
 
 
-def rendered_databases(tmp_path, inventory_vars):
+def rendered_databases(tmp_path, inventory_vars, template="plusptt-backup.sh.j2"):
     playbook = tmp_path / "render.yml"
     playbook.write_text(PLAY.format(defaults=ROLE / "defaults" / "main.yml", vars=ROLE / "vars" / "main.yml",
-                                    template=ROLE / "templates" / "plusptt-backup.sh.j2"), encoding="utf-8")
+                                    template=ROLE / "templates" / template), encoding="utf-8")
     out = tmp_path / "plusptt-backup"
     extra = dict(inventory_vars, out=str(out), plusptt_backup_dir="/var/backups/plusptt",
                  ansible_python_interpreter=sys.executable)
@@ -60,3 +60,10 @@ def rendered_databases(tmp_path, inventory_vars):
 )
 def test_the_script_dumps_the_databases_the_inventory_names(tmp_path, inventory_vars, databases):
     assert rendered_databases(tmp_path, inventory_vars) == databases
+
+
+@pytest.mark.parametrize("inventory_vars", [{}, {"supabase_db_name": "appdb", "backend_db_name": "dispatch"}],
+                         ids=["defaults", "both renamed"])
+def test_the_restore_script_restores_the_databases_the_backup_has(tmp_path, inventory_vars):
+    backed_up = rendered_databases(tmp_path, inventory_vars)
+    assert rendered_databases(tmp_path, inventory_vars, template="restore.sh.j2") == backed_up
