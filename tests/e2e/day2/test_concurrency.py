@@ -16,36 +16,55 @@ import time
 from conftest import REPO, playbook_command
 
 LOCK = "/run/plusptt/deploy.lock"
-# Every task, so the first run holds the lock long enough for a second one to meet it.
-FULL_RUN = ("-e", "plusptt_full_run=true")
+SITE = "deploy (playbooks/site.yml)"
 
 
 def start(playbook, *args):
     argv, env = playbook_command(playbook, *args)
     # A file, not a pipe: a run must never block on output nobody reads yet.
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+    log = tempfile.NamedTemporaryFile(mode="w+", encoding="utf-8")
     run = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     run.log = log
     return run
 
 
+def output_so_far(run):
+    with open(run.log.name, encoding="utf-8") as handle:
+        return " ".join(handle.read().split())
+
+
 def finish(run):
     """Return code and output, with the callback's line wrapping undone."""
     run.wait(timeout=1500)
-    run.log.seek(0)
-    output = run.log.read()
+    output = output_so_far(run)
     run.log.close()
-    return run.returncode, " ".join(output.split())
+    return run.returncode, output
 
 
-def wait_for_lock(run, seconds=300):
+def wait_until(run, condition, what, seconds=300):
     deadline = time.monotonic() + seconds
-    while not os.path.exists(LOCK):
-        assert run.poll() is None, "the first run ended before it took the lock:\n" + finish(run)[1][-3000:]
-        assert time.monotonic() < deadline, "no lock after %ss" % seconds
+    while not condition():
+        assert run.poll() is None, "the run ended before %s:\n%s" % (what, finish(run)[1][-3000:])
+        assert time.monotonic() < deadline, "no %s after %ss" % (what, seconds)
         time.sleep(0.2)
-    with open(LOCK, encoding="utf-8") as handle:
-        return json.loads(handle.read() or "{}")
+
+
+def read_lock():
+    """The holder in the lock file, or {} when no run holds it (it is replaced whole, by a rename)."""
+    try:
+        with open(LOCK, encoding="utf-8") as handle:
+            return json.loads(handle.read() or "{}")
+    except FileNotFoundError:
+        return {}
+
+
+def hold(release, purpose):
+    """A run that holds the lock with the role's lock tasks until the file release is created."""
+    holder = start("tests/playbooks/hold_lock.yml", "-e",
+                   json.dumps({"hold_purpose": purpose, "release_file": str(release)}))
+    wait_until(holder, lambda: read_lock(), "lock")
+    assert read_lock()["purpose"] == purpose
+    return holder
 
 
 def recap(output):
@@ -58,33 +77,41 @@ def write_lock(holder):
         json.dump(holder, handle)
 
 
-def test_a_second_run_fails_clearly_while_the_first_holds_the_lock():
-    # Recorded as this inventory deploys it, so the first run below has nothing at all to change.
-    assert finish(start("playbooks/site.yml"))[0] == 0
-    first = start("playbooks/site.yml", *FULL_RUN)
-    holder = wait_for_lock(first)
-    assert holder["purpose"] == "deploy (playbooks/site.yml)"
-    rc, second = finish(start("playbooks/site.yml", "-e", "plusptt_lock_timeout=0"))
-    assert rc != 0
-    assert "Another PlusPTT run holds the lock %s on localhost: deploy (playbooks/site.yml)" % LOCK in second
-    assert "PLAY [Docker engine and network]" not in second, "the second run went on"
-    rc, output = finish(first)
+def test_a_second_run_fails_clearly_while_the_first_holds_the_lock(tmp_path):
+    release = tmp_path / "release"
+    holder = hold(release, SITE)
+    try:
+        rc, second = finish(start("playbooks/site.yml", "-e", "plusptt_lock_timeout=0"))
+        assert rc != 0
+        assert "Another PlusPTT run holds the lock %s on localhost: %s" % (LOCK, SITE) in second
+        assert "PLAY [Docker engine and network]" not in second, "the second run went on"
+        assert read_lock()["purpose"] == SITE, "the refused run touched the lock it did not hold"
+    finally:
+        release.touch()
+    rc, output = finish(holder)
     assert rc == 0, output[-4000:]
-    assert "changed=0" in recap(output) and "failed=0" in recap(output)
     assert not os.path.exists(LOCK)
 
 
-def test_a_second_run_waits_for_the_first_then_runs():
-    first = start("playbooks/site.yml", *FULL_RUN)
-    wait_for_lock(first)
-    second = start("playbooks/backup.yml")
-    rc, first_output = finish(first)
-    first_end = time.monotonic()
-    assert rc == 0, first_output[-4000:]
+def test_a_second_run_waits_for_the_first_then_runs(tmp_path):
+    """site.yml meets the lock a backup holds, waits, then deploys (nothing to change) and releases it."""
+    release = tmp_path / "release"
+    holder = hold(release, "backup (playbooks/backup.yml)")
+    try:
+        second = start("playbooks/site.yml")
+        waiting = "waiting up to 600s for the host lock held by backup (playbooks/backup.yml)"
+        wait_until(second, lambda: waiting in output_so_far(second), "wait for the lock")
+        assert read_lock()["purpose"] == "backup (playbooks/backup.yml)"
+    finally:
+        release.touch()
+    # Once the holder released it, site.yml holds the lock for its own run.
+    wait_until(second, lambda: read_lock().get("purpose") == SITE, "lock of site.yml")
+    rc, holder_output = finish(holder)
+    assert rc == 0, holder_output[-4000:]
     rc, second_output = finish(second)
     assert rc == 0, second_output[-4000:]
-    assert "waiting up to 600s for the host lock held by deploy (playbooks/site.yml)" in second_output
-    assert time.monotonic() >= first_end and not os.path.exists(LOCK)
+    assert "failed=0" in recap(second_output)
+    assert not os.path.exists(LOCK)
 
 
 def this_machine():
