@@ -50,6 +50,27 @@ def tenants(session, key):
     return session.get(HTTPS + "/realtime/v1/api/tenants", headers={"apikey": key}, timeout=10).status_code
 
 
+# Upstream's open auth routes (path through the gateway, path auth receives): no key needed.
+OPEN_AUTH = [("/auth/v1/.well-known/jwks.json", "/.well-known/jwks.json"),
+             ("/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server"),
+             ("/sso/saml/acs", "/sso/saml/acs"), ("/sso/saml/metadata", "/sso/saml/metadata")]
+
+
+def check_upstream_routes(session, env, refused):
+    """Each open auth path reaches auth with no key, the anon key and the service key; the OpenAPI root of
+    /rest/v1/ answers the service key only (refused: the status the gateway gives a key it does not accept)."""
+    for key in (None, env["ANON_KEY"], env["SERVICE_ROLE_KEY"]):
+        headers = {"apikey": key} if key else {}
+        for path, reached in OPEN_AUTH:
+            answer = session.get(HTTPS + path, headers=headers, timeout=10)
+            assert answer.status_code == 200 and answer.json()["service"] == "auth", (path, key is None)
+            assert answer.json()["path"] == reached
+    assert session.get(HTTPS + "/rest/v1/", timeout=10).status_code in (401, 403)
+    assert session.get(HTTPS + "/rest/v1/", headers={"apikey": env["ANON_KEY"]}, timeout=10).status_code == refused
+    openapi = session.get(HTTPS + "/rest/v1/", headers={"apikey": env["SERVICE_ROLE_KEY"]}, timeout=10)
+    assert openapi.status_code == 200 and "paths" in openapi.json()
+
+
 def test_switch_to_kong_and_back_is_one_run_each(https):
     env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
     ok(deploy("-e", "supabase_gateway=kong"))
@@ -63,8 +84,10 @@ def test_switch_to_kong_and_back_is_one_run_each(https):
     # Realtime's tenant admin API: refused with either key, as Envoy refuses it; the rest of its API is served.
     for key in (env["ANON_KEY"], env["SERVICE_ROLE_KEY"]):
         assert tenants(https, key) == 403
+    check_upstream_routes(https, env, refused=403)
     ping = https.get(HTTPS + "/realtime/v1/api/ping", headers={"apikey": env["ANON_KEY"]}, timeout=10)
     assert ping.status_code == 200
+    check_upstream_routes(https, env, refused=403)
     # a second run of every task with kong changes nothing
     again = ok(deploy("-e", "supabase_gateway=kong", "-e", "plusptt_full_run=true"))
     assert "changed=0" in again.stdout.split("PLAY RECAP", 1)[1]
@@ -79,3 +102,4 @@ def test_switch_to_kong_and_back_is_one_run_each(https):
     assert auth_health(https, env["ANON_KEY"]).json()["name"] == "GoTrue"
     for key in (env["ANON_KEY"], env["SERVICE_ROLE_KEY"]):
         assert tenants(https, key) == 403
+    check_upstream_routes(https, env, refused=403)
