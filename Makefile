@@ -18,6 +18,13 @@ test:
 test-quick:
 	bash scripts/test.sh tools python-lint yaml-lint unit ansible-lint sanity build
 
+## Day-2 playbooks on the inventory the deploy used (the same INVENTORY; ARGS="-e name=value" for their settings):
+##   make doctor | health | backup | restore | upgrade | rotate-keys | renew-certificates | teardown
+DAY2_PLAYBOOKS := doctor health backup restore upgrade rotate-keys renew-certificates teardown
+.PHONY: $(DAY2_PLAYBOOKS)
+$(DAY2_PLAYBOOKS):
+	.venv/bin/ansible-playbook -i $(INVENTORY) playbooks/$@.yml $(ARGS)
+
 venv:
 	bash scripts/bootstrap.sh
 

@@ -14,7 +14,8 @@ export ANSIBLE_CONFIG=$repo/ansible.cfg
 export PATH=$repo/.venv/bin:$PATH
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input secret-scan e2e multihost)
+all_stages=(bootstrap python-lint yaml-lint unit ansible-lint sanity build modules bad-input secret-scan e2e local-deploy
+            multihost)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 logs=$repo/tests/output/stages
@@ -70,6 +71,10 @@ stage_secret-scan() { bash tests/images/build.sh && pytest -q -p no:cacheprovide
 # The whole stack on this machine's engine: molecule converges playbooks/site.yml with the test
 # inventory (over secret-scan's stack), checks idempotence and check mode, runs tests/e2e, then removes the stack.
 stage_e2e() { bash tests/images/build.sh && molecule test -s default; }
+
+# The README's deploy command on this machine (inventories/local), then make doctor, health and backup with
+# the same inventory; the stack is removed after. It runs once e2e removed its stack (the same names).
+stage_local-deploy() { pytest -q -p no:cacheprovider tests/local; }
 
 # Several servers: a fresh lab of SSH hosts (scripts/lab.sh), molecule converges site.yml over SSH, checks
 # idempotence and check mode, runs tests/multihost from outside the hosts; the lab is removed after.

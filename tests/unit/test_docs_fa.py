@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -42,7 +43,10 @@ def command_lines(path):
 
 
 def make_targets():
-    return set(re.findall(r"^([a-z][a-z0-9-]*):", text(os.path.join(REPO, "Makefile")), re.MULTILINE))
+    """The targets make itself reads from the Makefile, those of pattern and variable rules among them."""
+    database = subprocess.run(["make", "-pRrq", "-f", os.path.join(REPO, "Makefile"), ":"], cwd=REPO,
+                              capture_output=True, text=True, check=False).stdout
+    return set(re.findall(r"^([a-z][a-z0-9-]*):", database, re.MULTILINE))
 
 
 def existing(path):

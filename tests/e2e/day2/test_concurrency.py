@@ -62,7 +62,7 @@ def hold(release, purpose):
     """A run that holds the lock with the role's lock tasks until the file release is created."""
     holder = start("tests/playbooks/hold_lock.yml", "-e",
                    json.dumps({"hold_purpose": purpose, "release_file": str(release)}))
-    wait_until(holder, lambda: read_lock(), "lock")
+    wait_until(holder, read_lock, "lock")
     assert read_lock()["purpose"] == purpose
     return holder
 
