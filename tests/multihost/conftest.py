@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -93,3 +94,21 @@ def play(playbook, *args, timeout=1200):
 def ok(result):
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return result
+
+
+DEPLOYED = ("plusptt-lab-db", "plusptt-lab-app", "plusptt-lab-media1", "plusptt-lab-media2")
+CONVERGED = "As the last completed run left it: only the health report runs"
+
+
+def recap(result):
+    """{host: (ok, changed)} of a run's PLAY RECAP."""
+    lines = result.stdout.split("PLAY RECAP", 1)[1]
+    return {host: (int(done), int(changed))
+            for host, done, changed in re.findall(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)", lines, re.MULTILINE)}
+
+
+def converged_hosts(result):
+    """The hosts a site.yml run found as the last completed run left them (the fast path: probes only)."""
+    text = " ".join(result.stdout.split())
+    return {host for host in DEPLOYED if re.search(r"ok: \[%s\] => msg: '?%s" % (re.escape(host), CONVERGED), text)}
+
