@@ -50,6 +50,9 @@ stage_build() {
   ansible-galaxy collection build --force --output-path "$out" . || rc=1
   listing=$(tar tzf "$out"/plusptt-deploy-*.tar.gz) || rc=1
   grep -qx 'plugins/modules/jwt_keys.py' <<<"$listing" || { echo "modules missing from the artifact"; rc=1; }
+  # The version, the changelog (fragments valid, the release written) and the artifact agree.
+  antsibull-changelog lint || rc=1
+  python scripts/check-release.py "$out"/plusptt-deploy-*.tar.gz || rc=1
   if grep -E '(^|/)(credentials|tests|\.venv|\.collections)/' <<<"$listing"; then
     echo "the artifact holds files it must not"; rc=1
   fi

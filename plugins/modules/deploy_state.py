@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: deploy_state
 short_description: Record what a completed deploy left on a host, and tell whether the host still is that way
-version_added: 0.5.0
+version_added: 1.0.0
 description:
   - With O(state=recorded), writes a record (JSON, mode 0600) of the host as a completed deploy left it, namely the
     digest of the run's inputs, the content, mode and owner of every file under O(paths), the PlusPTT

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: host_lock
 short_description: Hold a lock on a host so two playbook runs never interleave
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Takes a lock file on the managed host for the playbook run, or releases it. A second run that asks for
     the lock while another holds it waits up to O(timeout) seconds, then fails with a message naming the

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: jwt_keys
 short_description: Generate and keep the Supabase JWT secret and API keys
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Generates the Supabase JWT secret once, signs the C(anon) and C(service_role) API keys with it,
     and persists everything in a YAML file so that later runs return the same values.

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: livekit_keys
 short_description: Generate, keep and rotate LiveKit API key pairs
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Generates LiveKit API key pairs in the format of C(livekit-server generate-keys) once and persists
     them in a YAML file, so that later runs return the same pairs.

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: service_health
 short_description: Check the health of many services at once
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs HTTP, TCP and Docker container health checks concurrently and reports each one's result.
     The total time tracks the slowest check, not the sum of all checks.
