@@ -35,15 +35,15 @@ def problems(artifact=None):
             continue
         for added in re.findall(r"version_added: *['\"]?([0-9][0-9.]*)", path.read_text(encoding="utf-8")):
             if LooseVersion(added) > LooseVersion(version):
-                found.append("%s: version_added %s is later than the release %s" % (path.relative_to(REPO), added,
-                                                                                     version))
+                found.append("%s: version_added %s is later than the release %s"
+                             % (path.relative_to(REPO), added, version))
     if artifact:
         with tarfile.open(artifact) as archive:
             names = archive.getnames()
             manifest = json.load(archive.extractfile("MANIFEST.json"))
         if manifest["collection_info"]["version"] != version:
-            found.append("%s is version %s, galaxy.yml says %s" % (artifact, manifest["collection_info"]["version"],
-                                                                    version))
+            found.append("%s is version %s, galaxy.yml says %s"
+                         % (artifact, manifest["collection_info"]["version"], version))
         if "CHANGELOG.rst" not in names:
             found.append("%s holds no CHANGELOG.rst" % artifact)
     return found

@@ -111,4 +111,3 @@ def converged_hosts(result):
     """The hosts a site.yml run found as the last completed run left them (the fast path: probes only)."""
     text = " ".join(result.stdout.split())
     return {host for host in DEPLOYED if re.search(r"ok: \[%s\] => msg: '?%s" % (re.escape(host), CONVERGED), text)}
-
