@@ -28,6 +28,11 @@ $(DAY2_PLAYBOOKS):
 venv:
 	bash scripts/bootstrap.sh
 
+.PHONY: role-docs
+## role-docs: write the variables part of every role's README from its meta/argument_specs.yml (aar-doc)
+role-docs:
+	bash scripts/role-readmes.sh
+
 unit:
 	bash scripts/test.sh bootstrap unit
 
