@@ -42,7 +42,7 @@ stage_tools() {
 stage_bootstrap() { stage_tools && bash scripts/docker-engine.sh --base; }
 stage_python-lint() { ruff check .; }
 stage_yaml-lint() { yamllint -s .; }
-stage_unit() { pytest -q -p no:cacheprovider tests/unit; }
+stage_unit() { pytest -q -p no:cacheprovider -n 2 tests/unit; }
 stage_ansible-lint() { ansible-lint --offline --profile production; }
 stage_sanity() { bash scripts/ansible-test-sanity.sh; }
 stage_build() {
