@@ -21,6 +21,7 @@ if [ "$inventory" = inventories/local/hosts.yml ]; then
     echo "of tests/images instead. Configure a registry mirror (docker_registry_mirrors) for the official images."
     bash tests/images/build.sh
     {
+      echo "---"
       echo "# Written by scripts/deploy.sh: no registry answered, so this machine runs the images of tests/images."
       echo "# main.yml beside this file wins where both set a value. Removed when a registry answers."
       grep -hv '^---$' tests/images/doubles.yml tests/images/offline.yml

@@ -2,9 +2,11 @@
 # Run every test of the collection, stage by stage; exit non-zero when any stage fails.
 #   scripts/test.sh              all stages
 #   scripts/test.sh unit lint    only the named stages
-# With multihost and other stages, the multihost stage runs in the background beside the e2e stage, which
-# waits on its services more than it computes (the stages before it keep both cores busy); its lab is
-# containers with their own engines, apart from the e2e host. Its log is printed when it ends.
+# In a run with stages that use the Docker engine, the checks that need none (lint, unit, sanity, build) run
+# one after another in the background from where the first of them stands, beside the engine stages, which
+# wait on their containers more than they compute; with e2e, the multihost stage runs in the background
+# beside it (its lab is containers with their own engines, apart from the e2e host). Background logs are
+# printed when the run ends.
 # Each stage writes tests/output/stages/<stage>.log; the run ends with a table of every stage's seconds and
 # the slowest tests of each pytest stage (tests/output/junit/<stage>.xml).
 set -uo pipefail
@@ -117,52 +119,70 @@ run_stage() {
   [ "$rc" -eq 0 ]
 }
 
-# start_background NAME: runs with its output in its log only; join_background prints it when it ends.
-background_pid=""
-start_background() {
-  local stage=$1
-  printf '\n===== %s: started in the background (log: %s) =====\n' "$stage" "$logs/$stage.log"
+# start_chain STAGE...: runs the stages one after another in the background, each with its output in its
+# own log only; join_chains prints each log and time when every chain has ended.
+chain_pids=(); chain_stages=()
+start_chain() {
+  printf '\n===== %s: started in the background (logs: %s/<stage>.log) =====\n' "$*" "$logs"
   (
-    start=$(date +%s)
-    PYTEST_ADDOPTS="--junitxml=$junit/$stage.xml" "stage_$stage" >"$logs/$stage.log" 2>&1
-    rc=$?
-    children_cpu "$cpu_file.background"
-    echo "$rc $(( $(date +%s) - start )) $(cat "$cpu_file.background")" >"$logs/$stage.result"
+    for stage in "$@"; do
+      start=$(date +%s); children_cpu "$cpu_file.$stage.start"
+      PYTEST_ADDOPTS="--junitxml=$junit/$stage.xml" "stage_$stage" >"$logs/$stage.log" 2>&1
+      rc=$?
+      children_cpu "$cpu_file.$stage.end"
+      echo "$rc $(( $(date +%s) - start )) $(( $(cat "$cpu_file.$stage.end") - $(cat "$cpu_file.$stage.start") ))" \
+        >"$logs/$stage.result"
+    done
   ) &
-  background_pid=$!
-  background_stage=$stage
+  chain_pids+=($!); chain_stages+=("$*")
 }
-join_background() {
-  [ -n "$background_pid" ] || return 0
-  local stage=$background_stage rc elapsed
-  wait "$background_pid"
-  background_pid=""
-  local cpu_seconds
-  read -r rc elapsed cpu_seconds <"$logs/$stage.result" || { rc=1; elapsed=0; cpu_seconds=0; }
-  order+=("$stage")
-  seconds[$stage]=$elapsed; mode[$stage]=background; cpu[$stage]=$cpu_seconds
-  if [ "$rc" -eq 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; fi
-  printf '\n===== %s (ran in the background) =====\n' "$stage"
-  cat "$logs/$stage.log"
-  printf '===== %s: %s (%ss)\n' "$stage" "${result[$stage]}" "$elapsed"
+join_chains() {
+  local index stage rc elapsed cpu_seconds
+  for index in "${!chain_pids[@]}"; do
+    wait "${chain_pids[$index]}"
+    for stage in ${chain_stages[$index]}; do
+      read -r rc elapsed cpu_seconds <"$logs/$stage.result" 2>/dev/null || { rc=1; elapsed=0; cpu_seconds=0; }
+      order+=("$stage")
+      seconds[$stage]=$elapsed; mode[$stage]=background; cpu[$stage]=$cpu_seconds
+      if [ "$rc" -eq 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; fi
+      printf '\n===== %s (ran in the background) =====\n' "$stage"
+      cat "$logs/$stage.log"
+      printf '===== %s: %s (%ss)\n' "$stage" "${result[$stage]}" "$elapsed"
+    done
+  done
+  chain_pids=()
 }
 
 rm -rf "$logs" "$junit"
 mkdir -p "$logs" "$junit"
 run_start=$(date +%s)
-background_candidate=""
-if [ ${#stages[@]} -gt 2 ] && printf '%s\n' "${stages[@]}" | grep -qx multihost; then background_candidate=multihost; fi
-# It starts with e2e, or where it stands in the list when e2e is not run.
-background_beside=$( (printf '%s\n' "${stages[@]}" | grep -qx e2e) && echo e2e || echo "$background_candidate")
+in_list() { printf '%s\n' "${stages[@]}" | grep -qx "$1"; }
+# Beside stages that wait on the engine more than they compute: the checks that need no engine (they start
+# where the first of them stands in the list) and the multi-host lab (it starts with e2e, or where it stands
+# when e2e is not run). Alone or with only each other, every stage runs in the foreground.
+engine_stage=false
+for stage in modules bad-input secret-scan e2e local-deploy multihost; do in_list "$stage" && engine_stage=true; done
+static_chain=()
+if $engine_stage; then
+  for stage in python-lint yaml-lint ansible-lint unit sanity build; do in_list "$stage" && static_chain+=("$stage"); done
+fi
+multihost_beside=""
+if [ ${#stages[@]} -gt 2 ] && in_list multihost; then
+  multihost_beside=$(in_list e2e && echo e2e || echo multihost)
+fi
 
+static_started=false
 for stage in "${stages[@]}"; do
-  if [ -n "$background_candidate" ] && [ "$stage" = "$background_beside" ] && [ -z "$background_pid" ]; then
-    start_background "$background_candidate"
+  if [ ${#static_chain[@]} -gt 0 ] && printf '%s\n' "${static_chain[@]}" | grep -qx "$stage"; then
+    $static_started || start_chain "${static_chain[@]}"
+    static_started=true
+    continue
   fi
-  [ "$stage" = "$background_candidate" ] && continue
+  [ "$stage" = "$multihost_beside" ] && start_chain multihost
+  [ -n "$multihost_beside" ] && [ "$stage" = multihost ] && continue
   if ! run_stage "$stage" && { [ "$stage" = bootstrap ] || [ "$stage" = tools ]; }; then break; fi
 done
-[ "${result[bootstrap]:-ok}" = ok ] && join_background
+join_chains
 
 wall=$(( $(date +%s) - run_start ))
 passed=0; failed=0; failed_names=(); sum=0
