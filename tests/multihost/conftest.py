@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(os.path.dirname(__file__), "..", "lab")
 KEY = os.path.join(LAB, ".ssh", "id_ed25519")
 ENTRY = "https://localhost:9443"
+CREDENTIALS = os.environ.get("PLUSPTT_SECRETS_DIR", os.path.join(LAB, "inventory", "credentials"))
 OUTSIDER = {"ansible_host": "127.0.0.1", "ansible_port": 22099, "plusptt_private_address": "172.30.77.99"}
 
 

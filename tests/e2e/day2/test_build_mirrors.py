@@ -20,9 +20,9 @@ BUILT = []  # images the tests built, removed once the stack runs the inventory'
 
 @pytest.fixture(scope="module", autouse=True)
 def deployed_as_the_inventory_says():
-    """Start from the stack as the inventory deploys it, and leave it so (the failed runs left their index
-    settings in the build folders, so this run deploys again; the images are already built)."""
-    ok(deploy())
+    """Leave the stack as the inventory deploys it (the failed runs left their index settings in the build
+    folders, so this run deploys again; the images are already built). It starts so: test_acme.py, before it,
+    ends with the inventory's deploy."""
     yield
     ok(deploy())
     for image in BUILT:

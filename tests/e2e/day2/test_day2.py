@@ -16,11 +16,9 @@ import stat
 import subprocess
 import time
 
-import jwt
 import pytest
 import yaml
-from conftest import CREDENTIALS, HTTPS, ROOT, containers, deploy, docker, ok, play, psql, read_env_file, user_jwt
-from livekit import api
+from conftest import CREDENTIALS, HTTPS, ROOT, containers, deploy, docker, ok, play, psql
 
 BACKUPS = "/var/backups/plusptt"
 CHECKSUM_SQL = {
@@ -181,116 +179,20 @@ def test_health_report_passes_then_names_a_stopped_service(https):
     output = failed(play("playbooks/health.yml"))
     assert "Unhealthy: " in output and "plusptt-backend" in output
     assert "container plusptt-backend is exited" in output
-    ok(deploy())
+    # Started again by hand: that site.yml repairs a stopped container is test_fast_rerun.py's to show.
+    docker("start", "plusptt-backend")
+    deadline = time.monotonic() + 120
+    while docker("inspect", "-f", "{{.State.Health.Status}}", "plusptt-backend").strip() != "healthy":
+        assert time.monotonic() < deadline, "plusptt-backend did not become healthy again"
+        time.sleep(1)
     ok(play("playbooks/health.yml"))
     assert https.get(HTTPS + "/api/health/", timeout=10).status_code == 200
-
-
-def livekit_token(key, secret, identity="day2"):
-    return api.AccessToken(key, secret).with_identity(identity).with_grants(
-        api.VideoGrants(room_join=True, room="day2")).to_jwt()
-
-
-def validate(https, token):
-    return https.get(HTTPS + "/livekit/rtc/validate", params={"access_token": token}, timeout=10).status_code
-
-
-def backend_token(https, secret):
-    return https.post(HTTPS + "/api/ptt/token/", json={"channel": "day2"}, timeout=15,
-                      headers={"Authorization": "Bearer " + user_jwt(secret)})
-
-
-def test_livekit_rotation_keeps_old_tokens_valid_until_the_old_key_is_dropped(https, supabase_env):
-    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
-        (old_key, old_secret), = yaml.safe_load(handle).items()
-    old_token = livekit_token(old_key, old_secret)
-    assert validate(https, old_token) == 200
-    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=livekit"))
-    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
-        keys = yaml.safe_load(handle)
-    assert old_key in keys and len(keys) == 2
-    assert validate(https, old_token) == 200, "the old key must stay valid during the grace period"
-    response = backend_token(https, supabase_env["JWT_SECRET"])
-    assert response.status_code == 200
-    new_key = jwt.decode(response.json()["token"], options={"verify_signature": False})["iss"]
-    assert new_key != old_key and new_key in keys
-    # within the grace period a second run drops nothing
-    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=livekit"))
-    assert validate(https, old_token) == 200
-    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=livekit", "-e", "secrets_livekit_grace_seconds=0"))
-    with open(os.path.join(ROOT, "livekit", "keys.yaml"), encoding="utf-8") as handle:
-        assert list(yaml.safe_load(handle)) == [new_key]
-    assert validate(https, old_token) == 401
-    assert validate(https, response.json()["token"]) == 200
-
-
-def test_jwt_rotation_switches_every_consumer(https, supabase_env):
-    old_secret, old_anon = supabase_env["JWT_SECRET"], supabase_env["ANON_KEY"]
-    assert backend_token(https, old_secret).status_code == 200
-    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=jwt"))
-    env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
-    assert env["JWT_SECRET"] != old_secret
-    assert backend_token(https, old_secret).status_code == 401
-    assert backend_token(https, env["JWT_SECRET"]).status_code == 200
-    # Envoy's RBAC filter knows only the current keys, so the old one stops at the gateway.
-    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": old_anon}, timeout=10).status_code == 403
-    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": env["ANON_KEY"]}, timeout=10).status_code == 200
-    assert env["ANON_KEY"] in https.get(HTTPS + "/config.js", timeout=10).text
-    assert psql("postgres", "SELECT current_setting('app.settings.jwt_secret')") == env["JWT_SECRET"]
-    supabase_env.update(env)
 
 
 def db_login(user, password):
     return subprocess.run(
         ["docker", "exec", "-e", "PGPASSWORD=" + password, "supabase-db", "psql", "-h", "supabase-db", "-U", user,
          "-d", "postgres", "-tAc", "SELECT 1"], capture_output=True, text=True, check=False).stdout.strip() == "1"
-
-
-def test_an_interrupted_password_rotation_keeps_the_new_password_and_is_refused_until_resolved(supabase_env):
-    """The kept password cannot be replaced (immutable file) after the database changed: the new one waits in
-    postgres_password.new, the database takes it, and the next run is refused before anything changes."""
-    kept = os.path.join(CREDENTIALS, "postgres_password")
-    old = supabase_env["POSTGRES_PASSWORD"]
-    subprocess.run(["chattr", "+i", kept], check=True)
-    try:
-        failed(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres"))
-    finally:
-        subprocess.run(["chattr", "-i", kept], check=True)
-    pending = kept + ".new"
-    assert stat.S_IMODE(os.stat(pending).st_mode) == 0o600
-    with open(pending, encoding="utf-8") as handle:
-        new = handle.read().strip()
-    assert new != old and db_login("supabase_admin", new) and not db_login("supabase_admin", old)
-    try:
-        refused = " ".join(failed(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres")).split())
-        assert "A password rotation stopped before it kept its new passwords: " in refused
-        assert pending in refused
-        assert db_login("supabase_admin", new)
-    finally:
-        for name in os.listdir(CREDENTIALS):
-            if name.endswith(".new"):  # as the message says: the database takes the new ones
-                os.replace(os.path.join(CREDENTIALS, name), os.path.join(CREDENTIALS, name[:-len(".new")]))
-    supabase_env["POSTGRES_PASSWORD"] = new
-
-
-def test_postgres_password_rotation_changes_the_live_database(https, supabase_env):
-    # Goes on from the interrupted rotation: the services still use the password before it.
-    old = supabase_env["POSTGRES_PASSWORD"]
-    ok(play("playbooks/rotate-keys.yml", "-e", "rotate=postgres,dashboard"))
-    env = read_env_file(os.path.join(ROOT, "supabase", ".env"))
-    new = env["POSTGRES_PASSWORD"]
-    assert new != old and not [name for name in os.listdir(CREDENTIALS) if name.endswith(".new")]
-    for user in ("authenticator", "supabase_auth_admin", "supabase_admin"):
-        assert db_login(user, new) and not db_login(user, old), user
-    assert https.get(HTTPS + "/api/health/", timeout=10).json()["database"] == "reachable"
-    assert https.get(HTTPS + "/auth/v1/health", headers={"apikey": env["ANON_KEY"]}, timeout=10).status_code == 200
-    dashboard = (env["DASHBOARD_USERNAME"], env["DASHBOARD_PASSWORD"])
-    assert env["DASHBOARD_PASSWORD"] != supabase_env["DASHBOARD_PASSWORD"]
-    assert https.get(HTTPS + "/project/default", auth=dashboard, timeout=10).status_code == 200
-    old_dashboard = (env["DASHBOARD_USERNAME"], supabase_env["DASHBOARD_PASSWORD"])
-    assert https.get(HTTPS + "/project/default", auth=old_dashboard, timeout=10).status_code == 401
-    ok(play("playbooks/health.yml"))
-    supabase_env.update(env)
 
 
 def container_ids():
