@@ -3,6 +3,7 @@
 # Debian base image the test images start from (no registry is needed).
 #   scripts/docker-engine.sh           engine + compose
 #   scripts/docker-engine.sh --base    ... and the base image
+#   scripts/docker-engine.sh --debian SUITE IMAGE   ... and a base image of another Debian release
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base_image=${PLUSPTT_TEST_BASE_IMAGE:-plusptt-test/debian:bookworm}
@@ -32,17 +33,27 @@ if ! docker compose version >/dev/null 2>&1; then
   docker compose version
 fi
 
-if [ "${1:-}" = "--base" ] && ! docker image inspect "$base_image" >/dev/null 2>&1; then
+# build_debian SUITE IMAGE: a minimal Debian SUITE imported as IMAGE, from the Debian archive this machine's own
+# APT sources use (missing files are fine).
+build_debian() {
+  local suite=$1 image=$2 mirror rootfs
   command -v debootstrap >/dev/null 2>&1 || {
     apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-  # The Debian archive this machine's own APT sources use (missing files are fine).
   mirror=$( (grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) \
     | awk '$2 ~ /\/debian\/?$/ {print $2; exit}')
   mirror=${mirror:-http://deb.debian.org/debian}
-  log "building $base_image with debootstrap from $mirror"
+  log "building $image with debootstrap $suite from $mirror"
   rootfs=$(mktemp -d /tmp/plusptt-rootfs.XXXXXX)
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/tmp/plusptt-debootstrap.log 2>&1 \
-    || { tail -20 /tmp/plusptt-debootstrap.log; exit 1; }
-  tar -C "$rootfs" -c . | docker import - "$base_image" >/dev/null
+  debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"/tmp/plusptt-debootstrap-$suite.log" 2>&1 \
+    || { tail -20 "/tmp/plusptt-debootstrap-$suite.log"; rm -rf "$rootfs"; exit 1; }
+  tar -C "$rootfs" -c . | docker import - "$image" >/dev/null
   rm -rf "$rootfs"
-fi
+}
+
+case "${1:-}" in
+  --base) docker image inspect "$base_image" >/dev/null 2>&1 || build_debian bookworm "$base_image" ;;
+  # --debian SUITE IMAGE: another release as a base image (the lab's Debian 13 host)
+  --debian) docker image inspect "$3" >/dev/null 2>&1 || build_debian "$2" "$3" ;;
+  "") ;;
+  *) echo "usage: $0 [--base | --debian SUITE IMAGE]" >&2; exit 2 ;;
+esac

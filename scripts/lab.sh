@@ -16,10 +16,15 @@ declare -A LAB_IP=([db]=172.30.77.11 [app]=172.30.77.12 [media1]=172.30.77.21 [m
 declare -A LAB_SSH_PORT=([db]=22011 [app]=22012 [media1]=22021 [media2]=22022 [outsider]=22099)
 declare -A LAB_PUBLISH=([app]="127.0.0.1:9080:80 127.0.0.1:9443:443")
 
+# The Debian release of each host: Debian 12 unless named here (the platforms meta/ and galaxy.yml claim).
+declare -A LAB_SUITE=([media1]=trixie)
+
 network=plusptt-lab
 subnet=172.30.77.0/24
 image=plusptt-lab/host:1
 base_image=${PLUSPTT_TEST_BASE_IMAGE:-plusptt-test/debian:bookworm}
+# Named plusptt-lab/*, so the bad-input stage's comparison of this machine's images leaves it aside.
+declare -A SUITE_BASE=([trixie]=plusptt-lab/debian:trixie)
 ca_bundle=${PLUSPTT_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 host_dir=tests/lab/host
 key=tests/lab/.ssh/id_ed25519
@@ -49,13 +54,24 @@ compose_binary() {
   .venv/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))'
 }
 
-# Rebuilt only when tests/lab/host or the Compose plugin changed (the digest is an image label).
+# host_image NAME: the image of the lab host NAME (plusptt-lab/host:1, or :1-<suite> for another release).
+host_image() {
+  local suite=${LAB_SUITE[$1]:-}
+  if [ -n "$suite" ]; then echo "$image-$suite"; else echo "$image"; fi
+}
+
+# build_image [SUITE]: the host image of Debian 12, or of SUITE. Rebuilt only when tests/lab/host or the
+# Compose plugin changed (the digest is an image label).
 build_image() {
-  local compose_bin digest current
+  local suite=${1:-} image=$image base_image=$base_image compose_bin digest current
+  if [ -n "$suite" ]; then
+    image=$image-$suite base_image=${SUITE_BASE[$suite]}
+    docker image inspect "$base_image" >/dev/null 2>&1 || bash scripts/docker-engine.sh --debian "$suite" "$base_image"
+  fi
   compose_bin=$(compose_binary)
   [ -f "$compose_bin" ] || die "the docker-compose binary is missing: $compose_bin"
   digest=$( { (cd "$host_dir" && find . -type f ! -name extra-ca.crt ! -name docker-compose -print0 \
-    | LC_ALL=C sort -z | xargs -0 sha256sum); sha256sum <"$compose_bin"; } | sha256sum | cut -c1-16)
+    | LC_ALL=C sort -z | xargs -0 sha256sum); sha256sum <"$compose_bin"; echo "$base_image"; } | sha256sum | cut -c1-16)
   current=$(docker image inspect -f '{{ index .Config.Labels "plusptt.lab-image-digest" }}' "$image" 2>/dev/null || true)
   if [ "$current" = "$digest" ]; then
     log "$image is up to date"
@@ -87,7 +103,7 @@ start_host() {
   local ports=(-p "127.0.0.1:${LAB_SSH_PORT[$name]}:22")
   local publish
   for publish in ${LAB_PUBLISH[$name]:-}; do ports+=(-p "$publish"); done
-  image_id=$(docker image inspect -f '{{ .Id }}' "$image")
+  image_id=$(docker image inspect -f '{{ .Id }}' "$(host_image "$name")")
   config=$(printf '%s\n' "$image_id" "${LAB_IP[$name]}" "${ports[*]}" "$(cat "$key.pub")" | sha256sum | cut -c1-16)
   current=$(docker container inspect -f '{{ index .Config.Labels "plusptt.lab-config" }} {{ .State.Status }}' \
     "$container" 2>/dev/null || true)
@@ -117,7 +133,7 @@ start_host() {
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     -v "$container-docker":/var/lib/docker \
     -v "$repo/$key.pub":/root/.ssh/authorized_keys:ro \
-    "$image" >/dev/null
+    "$(host_image "$name")" >/dev/null
 }
 
 wait_host() {
@@ -143,6 +159,8 @@ cmd_up() {
   make_key
   bash scripts/docker-engine.sh
   build_image
+  local suite
+  for suite in $(printf '%s\n' "${LAB_SUITE[@]}" | sort -u); do build_image "$suite"; done
   make_network
   for name in "${LAB_HOSTS[@]}"; do start_host "$name"; done
   for name in "${LAB_HOSTS[@]}"; do wait_host "$name"; done

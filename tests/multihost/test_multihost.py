@@ -58,6 +58,23 @@ def node_token(node_keys, node="plusptt-lab-media1"):
         api.VideoGrants(room_join=True, room="lab")).to_jwt()
 
 
+def os_release(host):
+    lines = ssh(host, "cat /etc/os-release").stdout.splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def test_the_stack_runs_on_debian_12_and_debian_13_hosts():
+    """The platforms galaxy.yml and the roles' meta claim: media1 is Debian 13 (trixie), the others Debian 12;
+    every test of this suite runs on the stack the converge deployed over both."""
+    releases = {host: (os_release(host)["ID"], os_release(host)["VERSION_ID"].strip('"'))
+                for host in ("plusptt-lab-db", "plusptt-lab-app") + MEDIA}
+    assert releases == {"plusptt-lab-db": ("debian", "12"), "plusptt-lab-app": ("debian", "12"),
+                        "plusptt-lab-media1": ("debian", "13"), "plusptt-lab-media2": ("debian", "12")}
+    for node in MEDIA:
+        running = ssh(node, "docker ps --filter name=livekit --format '{{.Names}} {{.Status}}'").stdout
+        assert "livekit" in running and "Up" in running, (node, running)
+
+
 def test_entry_host_serves_the_web_app_and_the_api(entry):
     page = entry.get(ENTRY + "/", timeout=15)
     assert page.status_code == 200 and '<div id="root">' in page.text
