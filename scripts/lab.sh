@@ -15,6 +15,10 @@ LAB_HOSTS=(db app media1 media2 outsider)
 declare -A LAB_IP=([db]=172.30.77.11 [app]=172.30.77.12 [media1]=172.30.77.21 [media2]=172.30.77.22 [outsider]=172.30.77.99)
 declare -A LAB_SSH_PORT=([db]=22011 [app]=22012 [media1]=22021 [media2]=22022 [outsider]=22099)
 declare -A LAB_PUBLISH=([app]="127.0.0.1:9080:80 127.0.0.1:9443:443")
+# media2 is reached as most servers are: a user with sudo, sshd moved to 2222 (still listening on 22, which the
+# firewall must close). Its published SSH port leads to the last of its sshd ports.
+declare -A LAB_SSHD_PORTS=([media2]="22 2222")
+declare -A LAB_SUDO_USER=([media2]=deploy)
 
 # The Debian release of each host: Debian 12 unless named here (the platforms meta/ and galaxy.yml claim).
 declare -A LAB_SUITE=([media1]=trixie)
@@ -100,11 +104,13 @@ make_network() {
 # made again. Its engine's data (/var/lib/docker) is on the volume plusptt-lab-<name>-docker and stays.
 start_host() {
   local name=$1 container=plusptt-lab-$1 image_id config current state
-  local ports=(-p "127.0.0.1:${LAB_SSH_PORT[$name]}:22")
+  local sshd_ports=${LAB_SSHD_PORTS[$name]:-22} sudo_user=${LAB_SUDO_USER[$name]:-}
+  local ports=(-p "127.0.0.1:${LAB_SSH_PORT[$name]}:${sshd_ports##* }")
   local publish
   for publish in ${LAB_PUBLISH[$name]:-}; do ports+=(-p "$publish"); done
   image_id=$(docker image inspect -f '{{ .Id }}' "$(host_image "$name")")
-  config=$(printf '%s\n' "$image_id" "${LAB_IP[$name]}" "${ports[*]}" "$(cat "$key.pub")" | sha256sum | cut -c1-16)
+  config=$(printf '%s\n' "$image_id" "${LAB_IP[$name]}" "${ports[*]}" "$(cat "$key.pub")" "$sshd_ports" "$sudo_user" \
+    | sha256sum | cut -c1-16)
   current=$(docker container inspect -f '{{ index .Config.Labels "plusptt.lab-config" }} {{ .State.Status }}' \
     "$container" 2>/dev/null || true)
   state=${current#* }
@@ -127,6 +133,7 @@ start_host() {
     --label plusptt.lab=1 --label plusptt.lab-config="$config" \
     --restart unless-stopped \
     --network "$network" --ip "${LAB_IP[$name]}" "${ports[@]}" \
+    -e LAB_SSHD_PORTS="$sshd_ports" -e LAB_SUDO_USER="$sudo_user" \
     --cap-add=ALL --cap-drop=SYS_RESOURCE \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --tmpfs /run:rw,exec,mode=0755 \

@@ -39,12 +39,17 @@ def lab_hosts():
 HOSTS = lab_hosts()
 
 
-def ssh(host, command, check=True, timeout=60):
+def ssh_argv(host, command, user="root"):
+    """The ssh command line that runs a shell command on a lab host, at the address and port Ansible uses."""
+    return ["ssh", "-i", KEY, "-p", str(HOSTS[host]["ansible_port"]), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=10", "%s@%s" % (user, HOSTS[host]["ansible_host"]), command]
+
+
+def ssh(host, command, check=True, timeout=60, user="root"):
     """Run a shell command on a lab host over SSH; return the completed process."""
-    port = str(HOSTS[host]["ansible_port"])
-    argv = ["ssh", "-i", KEY, "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@127.0.0.1", command]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    result = subprocess.run(ssh_argv(host, command, user), capture_output=True, text=True, timeout=timeout,
+                            check=False)
     if check and result.returncode != 0:
         raise AssertionError("%s: %s failed (%d): %s" % (host, command, result.returncode, result.stderr))
     return result

@@ -8,6 +8,7 @@ from outside: through the entry host's nginx, or from the lab hosts over SSH."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import ssl
@@ -73,6 +74,25 @@ def test_the_stack_runs_on_debian_12_and_debian_13_hosts():
     for node in MEDIA:
         running = ssh(node, "docker ps --filter name=livekit --format '{{.Names}} {{.Status}}'").stdout
         assert "livekit" in running and "Up" in running, (node, running)
+
+
+def test_a_daemon_json_dockerd_refuses_stops_the_run_and_the_old_file_stays():
+    """docker_daemon_options passes the first play's rules (a daemon.json key name) but names no setting dockerd
+    knows. The engine of media1 (Debian 13, Docker 26) checks the rendered file with dockerd --validate before it
+    replaces the one the engine runs with; the engine is not restarted."""
+    host = "plusptt-lab-media1"
+    assert "--validate" in ssh(host, "dockerd --help").stdout
+    before = ssh(host, "sha256sum /etc/docker/daemon.json").stdout
+    started = ssh(host, "pidof dockerd").stdout
+    result = play("playbooks/site.yml", "--limit", host, "--tags", "docker_configure",
+                  "-e", json.dumps({"docker_daemon_options": {"no-such-option": True}}))
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output[-3000:]
+    configure = output.split("TASK [plusptt.deploy.docker : Configure the Docker daemon]", 1)[-1].split("TASK [", 1)[0]
+    assert "fatal: [%s]" % host in configure and "failed to validate" in configure, output[-3000:]
+    assert "don't match any configuration option: no-such-option" in configure
+    assert ssh(host, "sha256sum /etc/docker/daemon.json").stdout == before
+    assert ssh(host, "pidof dockerd").stdout == started
 
 
 def test_entry_host_serves_the_web_app_and_the_api(entry):
@@ -144,12 +164,23 @@ def test_internal_ports_answer_only_the_hosts_that_use_them(source, target, port
     ("plusptt-lab-db", {22}),
     ("plusptt-lab-app", {22, 80, 443}),
     ("plusptt-lab-media1", {22, 5349, 7881}),
-    ("plusptt-lab-media2", {22, 5349, 7881}),
+    ("plusptt-lab-media2", {2222, 5349, 7881}),
 ])
 def test_a_host_outside_the_inventory_reaches_only_public_ports(target, open_ports):
-    probed = {22, 80, 443, 3000, 3010, 5349, 5432, 6379, 7880, 7881, 8000, 8010, 8080}
+    probed = {22, 80, 443, 2222, 3000, 3010, 5349, 5432, 6379, 7880, 7881, 8000, 8010, 8080}
     answered = answering_ports("plusptt-lab-outsider", target, probed)
     assert answered == open_ports
+
+
+def test_a_run_as_a_sudo_user_on_a_moved_ssh_port_keeps_that_port_and_closes_22():
+    """media2 is deployed as a user with sudo over sshd's port 2222 (tests/lab/inventory/hosts.yml); sshd still
+    listens on 22 too, so only the firewall can close it. sudo clears SSH_CONNECTION: the rules must still keep
+    the port the run came in on, or new sessions are shut out."""
+    listening = ssh("plusptt-lab-media2", "ss -Htln").stdout.split()
+    assert "0.0.0.0:22" in listening and "0.0.0.0:2222" in listening, listening
+    new_session = ssh("plusptt-lab-media2", "sudo -n id -u", user="deploy")
+    assert new_session.stdout.strip() == "0"
+    assert answering_ports("plusptt-lab-outsider", "plusptt-lab-media2", {22, 2222}) == {2222}
 
 
 @pytest.mark.parametrize("node", ["plusptt-lab-media1", "plusptt-lab-media2"])

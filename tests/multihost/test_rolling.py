@@ -13,7 +13,7 @@ import threading
 import time
 
 import requests
-from conftest import ENTRY, HOSTS, KEY, ok, play, ssh
+from conftest import ENTRY, ok, play, ssh, ssh_argv
 
 APP = "plusptt-lab-app"
 BACKEND_ONLY = ("--tags", "backend_run")
@@ -73,9 +73,7 @@ def test_two_backend_replicas_are_replaced_one_at_a_time_while_the_other_serves(
         ssh(APP, "docker tag %s plusptt-test/backend-rolling:2" % image)
         # Streamed from the app host while it happens: the daemon keeps too few past events for --since.
         watcher = subprocess.Popen(
-            ["ssh", "-i", KEY, "-p", str(HOSTS[APP]["ansible_port"]), "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@127.0.0.1",
-             "docker events --filter type=container --filter %s --format '{{json .}}'" % BACKEND_PROJECT],
+            ssh_argv(APP, "docker events --filter type=container --filter %s --format '{{json .}}'" % BACKEND_PROJECT),
             stdout=subprocess.PIPE, text=True)
         prober = Prober(entry.ca_path)
         prober.start()
