@@ -106,13 +106,22 @@ def play(playbook, *args, env=None):
     return subprocess.run(argv, cwd=REPO, env=environment, capture_output=True, text=True, check=False, timeout=1500)
 
 
+MITOGEN = {"ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def play_fast(playbook, *args, env=None):
+    """A playbook run under the collection's opt-in mitogen strategy (about half the time of the default one),
+    for tests whose assertion is the playbook's, not the strategy's. The default strategy runs every playbook
+    elsewhere: site.yml in molecule's converge, idempotence and check steps, secret-scan and the fast re-run
+    tests; doctor, health and backup in the local-deploy stage; doctor, backup, restore, upgrade, health and
+    the rotations on the lab; renew-certificates.yml as the daily schedule runs it (test_acme.py).
+    tests/e2e/day2/test_fast_strategy.py checks that a mitogen re-run of site.yml changes nothing."""
+    return play(playbook, *args, env=dict(MITOGEN, **(env or {})))
+
+
 def deploy(*args):
-    """site.yml run whose purpose is to bring the stack where a test needs it (the behaviour a test asserts is
-    not the strategy's): under the collection's opt-in mitogen strategy, about half the time of the default
-    one. tests/e2e/day2/test_fast_strategy.py checks that a mitogen run leaves the stack unchanged; the
-    default strategy deploys in molecule's converge, idempotence and check steps, secret-scan and the fast
-    re-run tests."""
-    return play("playbooks/site.yml", *args, env={"ANSIBLE_STRATEGY": "mitogen_linear"})
+    """site.yml run whose purpose is to bring the stack where a test needs it, under mitogen (play_fast)."""
+    return play_fast("playbooks/site.yml", *args)
 
 
 def ok(result):

@@ -69,15 +69,16 @@ def failure_message(output):
     return match.group(1) if match else failure
 
 
-# The lab of the multihost stage runs beside this one on the same engine (scripts/test.sh): its hosts, their
-# volumes, its network, its host image and the tags of registry pushes are not this host's deployment.
-LAB_OBJECT = re.compile(r"plusptt-lab|^127\.0\.0\.1:\d+/")
+# Stages that run beside this one on the same engine (scripts/test.sh): the multihost lab (its hosts, their
+# volumes, its network, its host image and the tags of registry pushes) and the modules stage (its
+# plusptt-modtest-* containers) are not this host's deployment.
+BESIDE_OBJECT = re.compile(r"plusptt-lab|plusptt-modtest-|^127\.0\.0\.1:\d+/")
 
 
 def docker_listing(*args):
     listing = subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
     # docker lists objects of the same second in any order
-    return sorted(line for line in listing.splitlines() if not LAB_OBJECT.search(line))
+    return sorted(line for line in listing.splitlines() if not BESIDE_OBJECT.search(line))
 
 
 def host_state():

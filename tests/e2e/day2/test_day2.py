@@ -18,7 +18,7 @@ import time
 
 import pytest
 import yaml
-from conftest import CREDENTIALS, HTTPS, ROOT, containers, deploy, docker, ok, play, psql
+from conftest import CREDENTIALS, HTTPS, ROOT, containers, deploy, docker, ok, play, play_fast, psql
 
 BACKUPS = "/var/backups/plusptt"
 CHECKSUM_SQL = {
@@ -52,7 +52,7 @@ def sample_rows():
 
 def test_backup_writes_checksummed_dumps():
     before = backups() if os.path.isdir(BACKUPS) else []
-    ok(play("playbooks/backup.yml"))
+    ok(play_fast("playbooks/backup.yml"))
     after = backups()
     # Backups outlive teardowns, so older runs may have left some: one more, pruned to backup_keep (7).
     assert len(set(after) - set(before)) == 1 and after[-1] not in before
@@ -69,7 +69,7 @@ def test_restore_brings_the_rows_back_exactly():
     psql("postgres", "INSERT INTO public.e2e_items VALUES (9001, 'written after the backup')")
     psql("plusptt", "DELETE FROM console_channel WHERE name = 'day2-a'")
     assert checksums() != expected
-    ok(play("playbooks/restore.yml"))
+    ok(play_fast("playbooks/restore.yml"))
     assert checksums() == expected
     assert psql("postgres", "SELECT count(*) FROM public.e2e_items") == "500"
 
@@ -84,7 +84,7 @@ def test_restore_refuses_a_corrupt_backup_and_touches_nothing():
             handle.write(b"\x00garbage\x00")
         psql("postgres", "INSERT INTO public.e2e_items VALUES (9002, 'must survive')")
         before = checksums()
-        output = failed(play("playbooks/restore.yml", "-e", "backup_restore_name=" + corrupt))
+        output = failed(play_fast("playbooks/restore.yml", "-e", "backup_restore_name=" + corrupt))
         assert "corrupt or incomplete" in output and "plusptt.dump: FAILED" in output
         assert checksums() == before
         assert docker("inspect", "-f", "{{.State.Running}}", "plusptt-backend").strip() == "true"
@@ -114,14 +114,14 @@ def test_a_restore_that_fails_half_way_leaves_every_database_as_it_was():
         backend = docker("inspect", "-f", "{{.State.StartedAt}}", "plusptt-backend")
         # Cut in its table of contents: refused before the writers stop.
         damage(size // 2)
-        output = " ".join(failed(play("playbooks/restore.yml", "-e", "backup_restore_name=" + damaged)).split())
+        output = " ".join(failed(play_fast("playbooks/restore.yml", "-e", "backup_restore_name=" + damaged)).split())
         assert "holds dumps the database server's pg_restore cannot read: postgres.dump (" in output
         assert checksums() == before
         assert docker("inspect", "-f", "{{.State.StartedAt}}", "plusptt-backend") == backend
         # Cut in its last data: pg_restore lists it, and fails once the backend's database is swapped in.
         shutil.copyfile(os.path.join(BACKUPS, newest, "postgres.dump"), dump)
         damage(size - 64)
-        output = " ".join(failed(play("playbooks/restore.yml", "-e", "backup_restore_name=" + damaged)).split())
+        output = " ".join(failed(play_fast("playbooks/restore.yml", "-e", "backup_restore_name=" + damaged)).split())
         assert "the dump of postgres did not restore" in output and "The databases are as they were" in output
         assert checksums() == before
         assert psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'plusptt\\_re%'") == "0"
@@ -133,7 +133,7 @@ def test_a_restore_that_fails_half_way_leaves_every_database_as_it_was():
 
 
 def test_restore_refuses_a_missing_backup():
-    output = failed(play("playbooks/restore.yml", "-e", "backup_restore_name=20000101T000000Z"))
+    output = failed(play_fast("playbooks/restore.yml", "-e", "backup_restore_name=20000101T000000Z"))
     assert "20000101T000000Z" in output
 
 
@@ -158,12 +158,15 @@ def test_a_backup_in_a_second_that_already_has_one_takes_the_next_second():
 
 def test_a_failed_backup_keeps_the_good_ones():
     before = backups()
-    failed(play("playbooks/backup.yml", "-e", '{"backup_databases": ["postgres", "no_such_db"], "backup_keep": 1}'))
+    failed(play_fast("playbooks/backup.yml",
+                     "-e", '{"backup_databases": ["postgres", "no_such_db"], "backup_keep": 1}'))
     assert backups() == before
     assert not [name for name in os.listdir(BACKUPS) if name.startswith(".") and name.endswith(".partial")]
 
 
 def test_scheduled_backup_runs_the_same_script():
+    # The default strategy: installing cron, the apt module runs itself again under a Python with apt's
+    # bindings, which mitogen cannot do (docs/performance.md).
     ok(play("playbooks/backup.yml", "-e", "backup_schedule=true"))
     with open("/etc/cron.d/plusptt-backup", encoding="utf-8") as handle:
         assert "/usr/local/sbin/plusptt-backup" in handle.read()
@@ -173,10 +176,10 @@ def test_scheduled_backup_runs_the_same_script():
 
 
 def test_health_report_passes_then_names_a_stopped_service(https):
-    report = ok(play("playbooks/health.yml")).stdout
+    report = ok(play_fast("playbooks/health.yml")).stdout
     assert "route /api/" in report and "plusptt-backend" in report
     docker("stop", "plusptt-backend")
-    output = failed(play("playbooks/health.yml"))
+    output = failed(play_fast("playbooks/health.yml"))
     assert "Unhealthy: " in output and "plusptt-backend" in output
     assert "container plusptt-backend is exited" in output
     # Started again by hand: that site.yml repairs a stopped container is test_fast_rerun.py's to show.
@@ -185,7 +188,7 @@ def test_health_report_passes_then_names_a_stopped_service(https):
     while docker("inspect", "-f", "{{.State.Health.Status}}", "plusptt-backend").strip() != "healthy":
         assert time.monotonic() < deadline, "plusptt-backend did not become healthy again"
         time.sleep(1)
-    ok(play("playbooks/health.yml"))
+    ok(play_fast("playbooks/health.yml"))
     assert https.get(HTTPS + "/api/health/", timeout=10).status_code == 200
 
 
@@ -224,7 +227,7 @@ def test_upgrade_recreates_only_the_bumped_service():
     running = json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"]
     docker("tag", running, "plusptt-test/backend-upgrade:2")
     before_ids, before_backups = container_ids(), backups()
-    ok(play("playbooks/upgrade.yml", "-e", "backend_image=plusptt-test/backend-upgrade:2"))
+    ok(play_fast("playbooks/upgrade.yml", "-e", "backend_image=plusptt-test/backend-upgrade:2"))
     after_ids = container_ids()
     assert {name for name in before_ids if before_ids[name] != after_ids.get(name)} == {"plusptt-backend"}
     assert json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"] == "plusptt-test/backend-upgrade:2"
@@ -240,7 +243,7 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     """Runs on the stack the upgrade above left (the backend on its bumped image): upgrade.yml stops at LiveKit,
     before the backend, and site.yml brings both back to the inventory's versions."""
     before_ids = container_ids()
-    output = failed(play("playbooks/upgrade.yml", "-e", "livekit_image=plusptt-test/redis:7",
+    output = failed(play_fast("playbooks/upgrade.yml", "-e", "livekit_image=plusptt-test/redis:7",
                          "-e", "plusptt_health_timeout=10"))
     assert "The upgrade stopped at" in output and "To roll back" in output and "/opt/plusptt/versions/" in output
     assert "livekit" in output.split("The upgrade stopped at", 1)[1][:400]
@@ -249,14 +252,15 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     if UPGRADED_FROM:
         image = json.loads(docker("inspect", "plusptt-backend"))[0]["Config"]["Image"]
         assert image == UPGRADED_FROM["backend_image"], "site.yml left the backend on " + image
-    ok(play("playbooks/health.yml"))
+    ok(play_fast("playbooks/health.yml"))
 
 
 def test_a_database_image_of_another_postgres_major_is_refused_before_anything_changes():
     data_version = docker("exec", "supabase-db", "cat", "/var/lib/postgresql/data/PG_VERSION").strip()
     other = "15" if data_version != "15" else "17"
     before_ids = container_ids()
-    output = failed(play("playbooks/upgrade.yml", "-e", "supabase_db_image=plusptt-test/supabase-postgres:" + other))
+    output = failed(play_fast("playbooks/upgrade.yml",
+                              "-e", "supabase_db_image=plusptt-test/supabase-postgres:" + other))
     assert f"supabase_db_image is PostgreSQL {other}" in output
     assert f"holds a PostgreSQL {data_version} database" in output
     assert container_ids() == before_ids
@@ -282,7 +286,8 @@ def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
     for name in ("first", "renewed"):
         cert, key, der = make_certificate(str(tmp_path), name)
         given = {"plusptt_ssl_self_signed": False, "plusptt_ssl_cert": cert, "plusptt_ssl_key": key}
-        ok(deploy("-e", json.dumps(given)))
+        # Only nginx's tasks take part in serving a certificate (the TURN listener's is the ACME tests').
+        ok(deploy("--tags", "nginx_configure,nginx_run", "-e", json.dumps(given)))
         assert served_certificate() == der, name
     assert stat.S_IMODE(os.stat(os.path.join(ROOT, "nginx", "ssl", "key.pem")).st_mode) == 0o600
     GIVEN_CERTIFICATE.append(der)  # the next test's site.yml run serves the inventory's certificate again
@@ -291,7 +296,7 @@ def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
 def test_teardown_keeps_the_data_and_site_brings_it_back(https):
     """Also brings back the inventory's certificate after the given one above."""
     expected = checksums()
-    ok(play("playbooks/teardown.yml"))
+    ok(play_fast("playbooks/teardown.yml"))
     assert docker("ps", "-aq", "--filter", "label=plusptt.project").strip() == ""
     assert "supabase_db-data" in docker("volume", "ls", "--format", "{{.Name}}")
     ok(deploy())

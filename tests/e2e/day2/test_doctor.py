@@ -17,7 +17,7 @@ import time
 import jwt
 import pytest
 import yaml
-from conftest import CREDENTIALS, ROOT, docker, ok, play, psql
+from conftest import CREDENTIALS, ROOT, docker, ok, play_fast, psql
 
 NGINX_CONF = os.path.join(ROOT, "nginx", "conf.d", "plusptt.conf")
 SUPABASE_ENV = os.path.join(ROOT, "supabase", ".env")
@@ -25,8 +25,8 @@ LIVEKIT_KEYS = os.path.join(ROOT, "livekit", "keys.yaml")
 ORIGIN = "https://localhost:8443"  # plusptt_public_url: the allowed origin when plusptt_cors_origins is empty
 
 
-def doctor(*args):
-    return play("playbooks/doctor.yml", *args)
+def doctor(*args, env=None):
+    return play_fast("playbooks/doctor.yml", *args, env=env)
 
 
 def kept(name):
@@ -265,8 +265,8 @@ def host_faults(edge_faults, tmp_path_factory, supabase_env):
             hold_connections(int(maximum * 0.92) - in_use)
             wait_healthy("supabase-auth")
             wait_healthy("livekit")
-            report = failed_part(play("playbooks/doctor.yml", "-e", "supabase_doctor_min_free_gib=%d" % (free_gib + 10),
-                                      env={"PATH": "%s:%s" % (fake_bin, os.environ["PATH"])}))
+            report = failed_part(doctor("-e", "supabase_doctor_min_free_gib=%d" % (free_gib + 10),
+                                        env={"PATH": "%s:%s" % (fake_bin, os.environ["PATH"])}))
         finally:
             psql("postgres", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                              "WHERE query LIKE '%doctor-test */' AND pid <> pg_backend_pid()")
