@@ -44,7 +44,7 @@ def pebble(action):
 
 def acme_run(*extra):
     return play_fast("playbooks/site.yml", "--tags", "nginx_configure,nginx_run", "-e", json.dumps(ACME_VARS),
-                *[arg for item in extra for arg in ("-e", json.dumps(item))])
+                     *[arg for item in extra for arg in ("-e", json.dumps(item))])
 
 
 def served_leaf():

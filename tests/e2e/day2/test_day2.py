@@ -244,7 +244,7 @@ def test_upgrade_stops_at_an_unhealthy_service_and_says_how_to_roll_back():
     before the backend, and site.yml brings both back to the inventory's versions."""
     before_ids = container_ids()
     output = failed(play_fast("playbooks/upgrade.yml", "-e", "livekit_image=plusptt-test/redis:7",
-                         "-e", "plusptt_health_timeout=10"))
+                              "-e", "plusptt_health_timeout=10"))
     assert "The upgrade stopped at" in output and "To roll back" in output and "/opt/plusptt/versions/" in output
     assert "livekit" in output.split("The upgrade stopped at", 1)[1][:400]
     assert container_ids()["plusptt-backend"] == before_ids["plusptt-backend"], "it went on past the failure"
