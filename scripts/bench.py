@@ -8,7 +8,9 @@ Measures in one run, each as seconds and as a ratio to the floor:
   no-op     a site.yml re-run that has nothing to change (median of --runs): as users run it (a host as the last
             completed run left it is only probed), with every task (plusptt_full_run=true), and every task
             under the opt-in mitogen_linear; the same on the multi-host lab when it is up (make lab-up)
-  setting   a site.yml run after one backend setting changed, and which containers it recreated
+  setting   a site.yml run after one backend setting changed, and which containers it recreated; its own floor:
+            `docker compose up -d --wait` of the backend project after that setting changed in its compose file,
+            plus one request per public route
   rolling   upgrade.yml replacing the backend and web app images (two replicas each) while a load of
             --rate requests/s alternates /api/health/ and / through nginx: requests sent, failed, worst latency
   first     site.yml on a host whose stack was removed (images and secrets kept), with --first-deploy
@@ -87,6 +89,32 @@ def floor(root, base_url, anon_key):
         folder = root / project
         if (folder / "compose.yml").exists():
             subprocess.run(["docker", "compose", "up", "-d"], cwd=folder, capture_output=True, check=True)
+    request_routes(root, base_url, anon_key)
+    return time.monotonic() - start
+
+
+def backend_setting_floor(root, base_url, anon_key, workers):
+    """The work one changed backend setting needs: the backend recreated with it and healthy, one request per
+    route. The compose file is put back after (untimed), and the next site.yml run finds it as recorded."""
+    compose = root / "backend" / "compose.yml"
+    original = compose.read_text(encoding="utf-8")
+    changed, count = re.subn(r"(GUNICORN_WORKERS: )'?\d+'?", rf"\g<1>'{workers}'", original)
+    if count != 1:
+        sys.exit("backend floor: GUNICORN_WORKERS not found once in " + str(compose))
+    compose.write_text(changed, encoding="utf-8")
+    try:
+        start = time.monotonic()
+        subprocess.run(["docker", "compose", "up", "-d", "--wait"], cwd=compose.parent, capture_output=True,
+                       check=True)
+        request_routes(root, base_url, anon_key)
+        return time.monotonic() - start
+    finally:
+        compose.write_text(original, encoding="utf-8")
+        subprocess.run(["docker", "compose", "up", "-d", "--wait"], cwd=compose.parent, capture_output=True,
+                       check=True)
+
+
+def request_routes(root, base_url, anon_key):
     session = requests.Session()
     session.trust_env = False
     ca = root / "nginx" / "ca" / "ca.crt"  # the test stack's private CA
@@ -96,7 +124,6 @@ def floor(root, base_url, anon_key):
         response = session.get(base_url + path, headers=headers, timeout=30)
         if response.status_code != 200:
             sys.exit(f"floor: {path} answered {response.status_code}")
-    return time.monotonic() - start
 
 
 class Load:
@@ -230,12 +257,15 @@ def main():
         figures["no-op re-run, lab"] = noop_runs(args.runs, LAB_INVENTORY, env_extra=lab_env)
         figures["no-op, every task, lab"] = noop_runs(args.runs, LAB_INVENTORY, *FULL_RUN, env_extra=lab_env)
 
-    before = container_ids()
     workers = str(int(role_default("backend", "backend_gunicorn_workers")) + 1)
+    figures["one backend setting, floor"] = {"seconds": backend_setting_floor(root, args.url, anon_key, workers)}
+    playbook(args.inventory, "site.yml")  # as recorded again, whatever the floor left
+    before = container_ids()
     seconds, tasks, changed = playbook(args.inventory, "site.yml", "-e", "backend_gunicorn_workers=" + workers)
     after = container_ids()
     figures["one backend setting"] = {
         "seconds": seconds, "tasks": tasks, "changed": changed,
+        "x its floor": round(seconds / figures["one backend setting, floor"]["seconds"], 1),
         "recreated": sorted(name for name, cid in after.items() if before.get(name) != cid)}
     playbook(args.inventory, "site.yml")  # back to the inventory's setting
 

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The release the build stage packs is the one the changelog describes: galaxy.yml's version is the newest
-release of changelogs/changelog.yaml, CHANGELOG.rst has its section, and no plugin was added in a later one.
+release of changelogs/changelog.yaml, CHANGELOG.rst has its section, and no plugin was added in a later one
+(but the next release, major or minor as the changelog fragments that wait for it say).
   python scripts/check-release.py [ARTIFACT.tar.gz]   (also: the artifact carries that version and CHANGELOG.rst)"""
 
 from __future__ import annotations
@@ -30,11 +31,18 @@ def problems(artifact=None):
     if not re.search(r"^v%s\n=+$" % re.escape(version), (REPO / "CHANGELOG.rst").read_text(encoding="utf-8"),
                      re.MULTILINE):
         found.append("CHANGELOG.rst has no section v%s: run antsibull-changelog generate" % version)
+    # Plugins added since the release carry the next release's version while fragments wait for it: the next
+    # major when a fragment breaks or removes something (semantic versioning), else the next minor.
+    major, minor = (int(part) for part in version.split(".")[:2])
+    fragments = [yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                 for path in (REPO / "changelogs" / "fragments").glob("*.yml")]
+    breaking = any(set(fragment) & {"breaking_changes", "removed_features"} for fragment in fragments)
+    upcoming = ("%d.0.0" % (major + 1) if breaking else "%d.%d.0" % (major, minor + 1)) if fragments else None
     for path in sorted((REPO / "plugins").rglob("*")):
         if path.suffix not in (".py", ".yml"):
             continue
         for added in re.findall(r"version_added: *['\"]?([0-9][0-9.]*)", path.read_text(encoding="utf-8")):
-            if LooseVersion(added) > LooseVersion(version):
+            if LooseVersion(added) > LooseVersion(version) and added != upcoming:
                 found.append("%s: version_added %s is later than the release %s"
                              % (path.relative_to(REPO), added, version))
     if artifact:

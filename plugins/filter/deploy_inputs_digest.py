@@ -15,11 +15,18 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
+from ansible_collections.plusptt.deploy.plugins.filter.wiring import SHARED_INPUTS
+
 # Left out of app sources, as the copy to the host leaves them out (roles/plusptt/tasks/build_image.yml).
 SOURCE_EXCLUDES = (".git", "node_modules", "dist", "__pycache__", ".venv", "extra-ca.crt", "staticfiles",
                    "*.sqlite3", "*.pyc")
 # The parts of the collection a deploy runs.
 COLLECTION_PARTS = ("roles", "plugins", "playbooks", "meta")
+
+
+def _layout_group(name):
+    """The inventory's groups of the collection, not the ones a run sorts its hosts into (plusptt_deploy_*)."""
+    return name.startswith("plusptt") and not name.startswith("plusptt_deploy_")
 
 
 def tree_digest(top, excludes=()):
@@ -76,7 +83,7 @@ def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), co
         raise AnsibleFilterError("deploy_inputs_digest: names must be a regular expression of variable names")
     pattern = re.compile(names)
     inputs = {
-        "groups": {g: sorted(members) for g, members in sorted(groups.items()) if g.startswith("plusptt")},
+        "groups": {g: sorted(members) for g, members in sorted(groups.items()) if _layout_group(g)},
         "hosts": {},
         "collection": {part: tree_digest(os.path.join(collection_root, part), ("__pycache__", "*.pyc"))
                        for part in COLLECTION_PARTS} if collection_root else {},
@@ -96,6 +103,54 @@ def deploy_inputs_digest(hostvars, hosts, groups, names, controller_paths=(), co
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _matches(name, patterns):
+    """A pattern ending in '_' is a prefix (followed by a letter); any other is a whole name."""
+    return any(name.startswith(p) and name[len(p):len(p) + 1].isalpha() if p.endswith("_") else name == p
+               for p in patterns)
+
+
+def _host_inputs(host_vars, patterns, ignore, controller_paths, fallbacks):
+    chosen = sorted(k for k in host_vars.keys() if _matches(k, patterns) and k not in ignore)
+    files = {name: controller_digests(_value(host_vars, name) if name in host_vars else "", fallbacks.get(name, ""))
+             for name in controller_paths if _matches(name, patterns)}
+    return {"vars": {k: _value(host_vars, k) for k in chosen}, "files": files}
+
+
+def unit_inputs_digests(hostvars, hosts, groups, units, controller_paths=(), collection_root="", shared_roles=(),
+                        ignore=(), fallbacks=None, secrets_dir=""):
+    """unit -> sha256 of what it is made from: the layout, every host's shared variables (SHARED_INPUTS) and its
+    own (the unit's ``inputs`` prefixes), the controller files they name, the secrets, the collection's shared
+    parts and shared roles, and the folders of the roles whose code it runs (``code``). units:
+    plusptt.deploy.deploy_units' result."""
+    if not isinstance(units, Mapping):
+        raise AnsibleFilterError("unit_inputs_digests: units must be the result of plusptt.deploy.deploy_units")
+    fallbacks = fallbacks or {}
+
+    def tree(path):
+        return tree_digest(os.path.join(collection_root, path), ("__pycache__", "*.pyc")) if collection_root else ""
+
+    common = {
+        "groups": {g: sorted(members) for g, members in sorted(groups.items()) if _layout_group(g)},
+        "hosts": {host: _host_inputs(hostvars[host], SHARED_INPUTS, ignore, controller_paths, fallbacks)
+                  for host in sorted(hosts)},
+        "secrets": tree_digest(secrets_dir) if secrets_dir else "",
+        "collection": {part: tree(part) for part in COLLECTION_PARTS if part != "roles"},
+        "roles": {role: tree(os.path.join("roles", role)) for role in shared_roles},
+    }
+    digests = {}
+    for name, unit in units.items():
+        own = {"inputs": unit["inputs"],
+               "hosts": {host: _host_inputs(hostvars[host], unit["inputs"], ignore, controller_paths, fallbacks)
+                         for host in sorted(hosts)},
+               "roles": {role: tree(os.path.join("roles", role)) for role in unit.get("code") or [unit["role"]]}}
+        try:
+            text = json.dumps({"common": common, "unit": own}, sort_keys=True, default=str)
+        except (TypeError, ValueError) as error:
+            raise AnsibleFilterError("unit_inputs_digests: %s" % error) from error
+        digests[name] = hashlib.sha256(text.encode()).hexdigest()
+    return digests
+
+
 def controller_tree_digest(path):
     """sha256 of a controller file or folder's content ('' when missing)."""
     return tree_digest(path)
@@ -105,4 +160,5 @@ class FilterModule:
     """PlusPTT filters."""
 
     def filters(self):
-        return {"deploy_inputs_digest": deploy_inputs_digest, "tree_digest": controller_tree_digest}
+        return {"deploy_inputs_digest": deploy_inputs_digest, "unit_inputs_digests": unit_inputs_digests,
+                "tree_digest": controller_tree_digest}

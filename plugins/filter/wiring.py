@@ -32,6 +32,43 @@ SERVICES = {
     "redis": {"group": "plusptt_livekit_redis", "container": "livekit-redis", "port": 6379,
               "users": ["plusptt_livekit"]},
 }
+# The units a deploy is made of, in the order playbooks/site.yml deploys them.
+#   role       the role that deploys it
+#   groups     the groups whose hosts run it
+#   images     it runs containers of images the inventory names (upgrade.yml and rotate-keys.yml recreate them)
+#   inputs     the prefixes of the variables it reads beside the shared ones (SHARED_INPUTS)
+#   code       the roles whose code it runs beside its own and the shared ones
+#   paths      the host files and folders it owns ({root}: plusptt_root); projects: its compose projects
+#   follows    it deploys on all of its hosts when one of these deploys on any host
+#   with       it deploys on a host where one of these deploys on that host
+#   record     its inputs and state are recorded on the host (false: it deploys only by follows and with)
+UNITS = {
+    "docker": {"role": "docker", "groups": ["plusptt"], "images": False, "inputs": ["docker_"],
+               "paths": ["/etc/docker/daemon.json", "/etc/docker/certs.d"], "projects": [], "networks": True},
+    "firewall": {"role": "firewall", "groups": ["plusptt"], "images": False,
+                 # The allow list opens LiveKit's public ports, which LiveKit's tasks work out.
+                 "inputs": ["firewall_", "livekit_"], "code": ["livekit"],
+                 "paths": ["/etc/plusptt", "/etc/systemd/system/plusptt-firewall.service"], "projects": [],
+                 "firewall": True},
+    "supabase": {"role": "supabase", "groups": ["plusptt_supabase"], "images": True, "inputs": ["supabase_"],
+                 "paths": ["{root}/supabase"], "projects": ["supabase"], "with": ["docker"]},
+    "livekit": {"role": "livekit", "groups": ["plusptt_livekit", "plusptt_livekit_redis"], "images": True,
+                "inputs": ["livekit_"], "paths": ["{root}/livekit"], "projects": ["livekit"], "with": ["docker"]},
+    # The backend's database and role live in Supabase's PostgreSQL: a deployed database runs its step again.
+    "backend": {"role": "backend", "groups": ["plusptt_backend"], "images": True, "inputs": ["backend_"],
+                "paths": ["{root}/backend"], "projects": ["backend"], "with": ["docker"], "follows": ["supabase"]},
+    "frontend": {"role": "frontend", "groups": ["plusptt_frontend"], "images": True, "inputs": ["frontend_"],
+                 "paths": ["{root}/frontend"], "projects": ["frontend"], "with": ["docker"]},
+    "nginx": {"role": "nginx", "groups": ["plusptt_nginx"], "images": True, "inputs": ["nginx_"],
+              "paths": ["{root}/nginx"], "projects": ["nginx"], "with": ["docker"], "renewals": True},
+    # LiveKit's TURN/TLS listener serves the entry host's certificate, read at start; its files are LiveKit's.
+    "turn": {"role": "livekit", "groups": ["plusptt_livekit"], "images": False, "inputs": ["livekit_"],
+             "paths": [], "projects": [], "with": ["livekit"], "follows": ["nginx"], "record": False},
+}
+# The variables every unit reads: the shared settings, the addresses of the hosts, and the ports and modes the
+# wiring derives every cross-host endpoint from (roles/plusptt/vars/main.yml).
+SHARED_INPUTS = ("plusptt_", "secrets_", "ansible_host", "backend_port", "frontend_port", "livekit_port",
+                 "livekit_network_mode", "supabase_gateway")
 # The groups every deployment needs a host in. Redis falls back to the first LiveKit host.
 REQUIRED_GROUPS = ("plusptt_supabase", "plusptt_livekit", "plusptt_backend", "plusptt_frontend", "plusptt_nginx")
 # One PostgreSQL and one Redis: their groups take a single host.
@@ -178,8 +215,63 @@ def wiring(groups, hostvars, me, ports=None, livekit_network="bridge"):
     return result
 
 
+def deploy_units(groups, root="/opt/plusptt", network="plusptt", firewall_table="inet plusptt"):
+    """The units in deploy order: their UNITS entry, with the hosts that run each, its paths under ``root``, the
+    Docker networks it keeps and the firewall table it loads."""
+    if not isinstance(groups, Mapping):
+        raise AnsibleFilterError("deploy_units: the input must be the inventory groups (groups)")
+    units = {}
+    for name, spec in UNITS.items():
+        hosts = []
+        for group in spec["groups"]:
+            members = list(groups.get(group) or [])
+            if group == "plusptt_livekit_redis" and not members:
+                members = _hosts(groups, "redis")
+            hosts += [host for host in members if host not in hosts]
+        units[name] = {
+            "role": spec["role"], "images": spec["images"], "inputs": list(spec["inputs"]),
+            "code": [spec["role"]] + list(spec.get("code", [])),
+            "follows": list(spec.get("follows", [])), "with": list(spec.get("with", [])),
+            "record": spec.get("record", True), "hosts": hosts,
+            "paths": [path.replace("{root}", str(root).rstrip("/")) for path in spec["paths"]],
+            "projects": list(spec["projects"]),
+            "networks": [network] if spec.get("networks") else [],
+            "firewall_table": firewall_table if spec.get("firewall") else "",
+            "renewals": bool(spec.get("renewals")),
+        }
+    return units
+
+
+def units_to_deploy(units, hostvars, active_hosts, pending="__plusptt_units_pending"):
+    """unit -> {host: why} for the hosts a run deploys it on, in deploy order. On a host taking part in the run
+    (active_hosts), a unit deploys when the host's fact named by ``pending`` (unit -> reasons) names it (its
+    inputs or state differ from the last completed run), when a unit it goes ``with`` deploys on that host, and
+    on all of its hosts when a unit it ``follows`` deploys on any host."""
+    if not isinstance(units, Mapping) or not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("units_to_deploy: the input must be deploy_units' result, then hostvars")
+    active = list(active_hosts or [])
+    plan = {}
+    for name, unit in units.items():
+        chosen = {}
+        followed = [other for other in unit.get("follows", []) if plan.get(other)]
+        for host in unit["hosts"]:
+            if host not in active:
+                continue
+            differs = ((hostvars.get(host) or {}).get(pending) or {}).get(name)
+            along = [other for other in unit.get("with", []) if host in plan.get(other, {})]
+            if differs:
+                chosen[host] = "; ".join(differs)
+            elif along:
+                chosen[host] = "%s deploys on this host" % " and ".join(along)
+            elif followed:
+                chosen[host] = "%s deploys" % " and ".join(followed)
+        plan[name] = chosen
+    return plan
+
+
 class FilterModule:
     """PlusPTT filters."""
 
     def filters(self):
-        return {"wiring": wiring, "wiring_problems": wiring_problems, "port_problems": port_problems}
+        return {"wiring": wiring, "wiring_problems": wiring_problems, "port_problems": port_problems,
+                "deploy_units": deploy_units, "units_to_deploy": units_to_deploy}

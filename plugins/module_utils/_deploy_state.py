@@ -12,7 +12,8 @@ import json
 import os
 import stat
 
-FORMAT = 1
+# 2: one entry per unit (plusptt.deploy.deploy_units).
+FORMAT = 2
 # How many differences a reason list names before it sums up the rest.
 MAX_NAMED = 8
 
@@ -57,8 +58,9 @@ def tree_states(paths, exclude=()):
     return states
 
 
-def container_states(inspected, image_ids):
-    """{name: {id, image, running, health, current}} from `docker inspect` output and {reference: image id}."""
+def container_states(inspected, image_ids, label="plusptt.project"):
+    """{name: {id, image, running, health, current, project}} from `docker inspect` output and {reference: image id};
+    project is the value of ``label``."""
     states = {}
     for item in inspected:
         health = (item.get("State", {}).get("Health") or {}).get("Status", "none")
@@ -70,6 +72,7 @@ def container_states(inspected, image_ids):
             "health": health,
             # The image its reference names now: a container of an older image would be recreated by compose.
             "current": image_ids.get(reference, "") == item["Image"],
+            "project": (item.get("Config", {}).get("Labels") or {}).get(label, ""),
         }
     return states
 
@@ -91,15 +94,24 @@ def _named(kind, names):
     return "%s: %s%s" % (kind, shown, more)
 
 
-def differences(recorded, current, now):
-    """Reasons why the host is not as the last completed run left it; empty when it is."""
+def unit_reasons(recorded, current, now):
+    """unit -> the reasons it is not as the last completed run left it (empty when it is).
+
+    recorded: the host's record; current: unit -> its state now (digest, files, containers, networks, firewall)."""
     if not recorded:
-        return ["no completed run is recorded on this host"]
+        return {unit: ["no completed run is recorded on this host"] for unit in current}
     if recorded.get("format") != FORMAT:
-        return ["the record was written by another version of the collection"]
+        return {unit: ["the record was written by another version of the collection"] for unit in current}
+    units = recorded.get("units") or {}
+    return {unit: differences(units[unit], state, now) if unit in units else
+            ["no completed run of this unit is recorded on this host"] for unit, state in current.items()}
+
+
+def differences(recorded, current, now):
+    """Reasons why a unit is not as the last completed run left it; empty when it is."""
     reasons = []
     if recorded.get("digest") != current["digest"]:
-        reasons.append("the inputs changed (inventory, variables, secrets, app sources or the collection)")
+        reasons.append("the inputs changed (variables, secrets, controller files or the collection's code it runs)")
     due = parse_time(recorded.get("renewal_due", ""))
     if due is not None and now >= due:
         reasons.append("a certificate or revocation list is due for renewal since %s" % recorded["renewal_due"])
@@ -138,17 +150,22 @@ def differences(recorded, current, now):
     return reasons
 
 
-def record(digest, files, containers, networks, firewall, renewal_due):
-    """The record a completed run leaves: stable across runs that change nothing (no time stamps)."""
+def unit_record(state, renewal_due=""):
+    """What a completed run leaves of one unit: stable across runs that change nothing (no time stamps)."""
     return {
-        "format": FORMAT,
-        "digest": digest,
+        "digest": state["digest"],
         "renewal_due": renewal_due,
-        "files": files,
-        "containers": {n: {"id": c["id"], "image": c["image"]} for n, c in containers.items()},
-        "networks": sorted(networks),
-        "firewall": firewall,
+        "files": state["files"],
+        "containers": {n: {"id": c["id"], "image": c["image"]} for n, c in state["containers"].items()},
+        "networks": sorted(state["networks"]),
+        "firewall": state["firewall"],
     }
+
+
+def record(units, renewal_due=None):
+    """The host's record: unit -> unit_record; renewal_due: unit -> its earliest renewal time."""
+    return {"format": FORMAT,
+            "units": {unit: unit_record(state, (renewal_due or {}).get(unit, "")) for unit, state in units.items()}}
 
 
 def dumps(data):

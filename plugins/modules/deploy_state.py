@@ -8,15 +8,17 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: deploy_state
-short_description: Record what a completed deploy left on a host, and tell whether the host still is that way
+short_description: Record what a completed deploy left of each unit on a host, and tell which units still are that way
 version_added: 1.0.0
 description:
-  - With O(state=recorded), writes a record (JSON, mode 0600) of the host as a completed deploy left it, namely the
-    digest of the run's inputs, the content, mode and owner of every file under O(paths), the PlusPTT
-    containers (id and image), the Docker networks, the loaded firewall table and the time the next
-    certificate renewal is due. Nothing in it changes between runs that change nothing.
-  - With O(state=checked), compares the host with that record and returns RV(converged) and the
-    RV(reasons) it is not. A run that finds the host converged has nothing to do but probe it.
+  - A host runs units (P(plusptt.deploy.deploy_units#filter)), such as the Docker engine, the firewall and each
+    service.
+  - With O(state=recorded), writes a record (JSON, mode 0600) of each unit as a completed deploy left it, namely
+    the digest of its inputs, the content, mode and owner of every file under its paths, its containers (id and
+    image, found by their compose project label), its Docker networks, its loaded firewall table and the time its
+    next certificate renewal is due. Nothing in it changes between runs that change nothing.
+  - With O(state=checked), compares each unit with that record and returns, per unit, the RV(units) reasons it
+    is not. A unit found as recorded has nothing to do.
   - One call reads every file, container and rule, so the check costs one module call on the host.
 author:
   - PlusPTT operations team (@plusptt)
@@ -40,37 +42,39 @@ options:
     description: The record file on the host.
     type: path
     required: true
-  digest:
-    description: Digest of the run's inputs (plusptt.deploy.deploy_inputs_digest); a different one is a reason.
-    type: str
+  units:
+    description:
+      - The units of this host, as P(plusptt.deploy.deploy_units#filter) describes them; each value's keys
+        C(paths) (files and folders, walked), C(projects) (compose projects whose containers it owns),
+        C(networks) (Docker networks that must exist), C(firewall_table) (C(family name), or empty) and
+        C(renewals) (whether O(renewals) belong to it) are read, others are ignored.
+    type: dict
     required: true
-  paths:
-    description: Files and folders whose content, mode and owner are recorded; folders are walked.
-    type: list
-    elements: path
-    default: []
+  digests:
+    description:
+      - Unit to the digest of its inputs (P(plusptt.deploy.unit_inputs_digests#filter)); a different one is a reason.
+    type: dict
+    required: true
   exclude:
-    description: Files and folders under O(paths) left out (the record itself, files a run rewrites by design).
+    description: Files and folders under the units' paths left out (files a run rewrites by design).
     type: list
     elements: path
     default: []
   container_label:
-    description: Label that marks the containers to record (C(docker ps --filter label=...)).
+    description: The label whose value names a container's compose project.
     type: str
     default: plusptt.project
-  networks:
-    description: Docker networks that must exist.
+  deployed:
+    description:
+      - With O(state=recorded), the units this run deployed; the others keep the renewal time of their last record
+        (their state was found as recorded when the run started). Unset, every unit was deployed.
     type: list
     elements: str
-    default: []
-  firewall_table:
-    description: The nftables table whose rules are recorded (C(family name)); empty records none.
-    type: str
-    default: ""
   renewals:
     description:
       - Certificates and revocation lists (PEM or DER) a run renews O(renewals[].days) days before they expire or are
-        due. The record keeps the earliest such time; a check from then on is not converged.
+        due. The record of the deployed unit they belong to keeps the earliest such time; a check from then on finds
+        it due.
       - Only with O(state=recorded).
     type: list
     elements: dict
@@ -85,43 +89,47 @@ options:
         type: int
         required: true
 requirements:
-  - The docker CLI on the host; nft when O(firewall_table) is set.
+  - The docker CLI on the host; nft when a unit has a firewall table.
 """
 
 EXAMPLES = r"""
-- name: Compare the host with the last completed run
+- name: Compare each unit of this host with the last completed run
   plusptt.deploy.deploy_state:
     path: /opt/plusptt/.deploy-state.json
-    digest: "{{ inputs_digest }}"
-    paths: [/opt/plusptt, /etc/docker/daemon.json]
-    exclude: [/opt/plusptt/.deploy-state.json]
-    networks: [plusptt]
-    firewall_table: inet plusptt
+    units: >-
+      {{ groups | plusptt.deploy.deploy_units | dict2items
+         | selectattr('value.hosts', 'contains', inventory_hostname) | items2dict }}
+    digests: "{{ unit_digests }}"
   register: state
 
-- name: Say why a full run is needed
+- name: Say which units differ, and why
   ansible.builtin.debug:
-    msg: "{{ state.reasons }}"
+    msg: "{{ state.units | dict2items | selectattr('value') | items2dict }}"
   when: not state.converged
 """
 
 RETURN = r"""
 converged:
-  description: Whether the host is as the recorded run left it (always false with O(state=recorded)).
+  description: Whether every unit is as the recorded run left it (always false with O(state=recorded)).
   returned: always
   type: bool
+units:
+  description: Unit to what differs from its record, one sentence each; an empty list when it is as recorded.
+  returned: always
+  type: dict
+  sample: {"nginx": ["changed on the host: /opt/plusptt/nginx/conf.d/plusptt.conf"], "supabase": []}
+reasons:
+  description: "Every unit's reasons, each as C(<unit>: <reason>); empty when converged."
+  returned: always
+  type: list
+  elements: str
+  sample: ["livekit: containers not running: livekit"]
 containers:
-  description: Names of the containers that carry O(container_label), found by this call.
+  description: Names of the containers of the units' projects, found by this call.
   returned: always
   type: list
   elements: str
   sample: [livekit, plusptt-backend]
-reasons:
-  description: What differs from the record, one sentence each; empty when converged.
-  returned: always
-  type: list
-  elements: str
-  sample: ["changed on the host: /opt/plusptt/nginx/conf.d/plusptt.conf", "containers not running: livekit"]
 """
 
 import datetime
@@ -156,7 +164,7 @@ def containers(module, label):
         rc, out = run(module, [docker, "image", "inspect", "--format", "{{.Id}}", reference], check=False)
         if rc == 0:
             image_ids[reference] = out.strip()
-    return state_record.container_states(inspected, image_ids)
+    return state_record.container_states(inspected, image_ids, label)
 
 
 def networks(module, names):
@@ -231,17 +239,35 @@ def write_record(path, text):
         raise
 
 
+def current_units(module, params):
+    """unit -> its state now: digest, files, containers (by project), networks and firewall."""
+    exclude = params["exclude"] + [params["path"]]
+    found = containers(module, params["container_label"])
+    units = {}
+    for name, unit in params["units"].items():
+        if not isinstance(unit, dict) or name not in params["digests"]:
+            module.fail_json(msg="unit %s: give its deploy_units entry in units and its digest in digests" % name)
+        projects = set(unit.get("projects") or [])
+        units[name] = {
+            "digest": str(params["digests"][name]),
+            "files": state_record.tree_states(unit.get("paths") or [], exclude),
+            "containers": {n: c for n, c in found.items() if c["project"] in projects},
+            "networks": networks(module, unit.get("networks") or []),
+            "firewall": firewall(module, unit.get("firewall_table") or ""),
+        }
+    return units
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", choices=["checked", "recorded"], default="checked"),
             path=dict(type="path", required=True),
-            digest=dict(type="str", required=True),
-            paths=dict(type="list", elements="path", default=[]),
+            units=dict(type="dict", required=True),
+            digests=dict(type="dict", required=True),
             exclude=dict(type="list", elements="path", default=[]),
+            deployed=dict(type="list", elements="str"),
             container_label=dict(type="str", default="plusptt.project"),
-            networks=dict(type="list", elements="str", default=[]),
-            firewall_table=dict(type="str", default=""),
             renewals=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
                 days=dict(type="int", required=True),
@@ -250,23 +276,21 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    exclude = params["exclude"] + [params["path"]]
-    current = {
-        "digest": params["digest"],
-        "files": state_record.tree_states(params["paths"], exclude),
-        "containers": containers(module, params["container_label"]),
-        "networks": networks(module, params["networks"]),
-        "firewall": firewall(module, params["firewall_table"]),
-    }
+    units = current_units(module, params)
+    names = sorted(c for unit in units.values() for c in unit["containers"])
     if params["state"] == "checked":
-        reasons = state_record.differences(read_record(params["path"]), current,
-                                           datetime.datetime.now(datetime.timezone.utc))
-        module.exit_json(changed=False, converged=not reasons, reasons=reasons,
-                         containers=sorted(current["containers"]))
+        reasons = state_record.unit_reasons(read_record(params["path"]), units,
+                                            datetime.datetime.now(datetime.timezone.utc))
+        flat = ["%s: %s" % (unit, reason) for unit in units for reason in reasons[unit]]
+        module.exit_json(changed=False, converged=not flat, units=reasons, reasons=flat, containers=names)
 
-    text = state_record.dumps(state_record.record(params["digest"], current["files"], current["containers"],
-                                                  current["networks"], current["firewall"],
-                                                  renewal_due(module, params["renewals"])))
+    due = renewal_due(module, params["renewals"])
+    previous = read_record(params["path"])
+    kept = previous.get("units") or {} if previous.get("format") == state_record.FORMAT else {}
+    deployed = list(units) if params["deployed"] is None else params["deployed"]
+    text = state_record.dumps(state_record.record(units, {
+        name: due if name in deployed else (kept.get(name) or {}).get("renewal_due", "")
+        for name, unit in params["units"].items() if unit.get("renewals")}))
     try:
         with open(params["path"], encoding="utf-8") as handle:
             unchanged = handle.read() == text and (os.stat(params["path"]).st_mode & 0o777) == 0o600
@@ -274,7 +298,7 @@ def main():
         unchanged = False
     if not unchanged and not module.check_mode:
         write_record(params["path"], text)
-    module.exit_json(changed=not unchanged, converged=False, reasons=[], containers=sorted(current["containers"]))
+    module.exit_json(changed=not unchanged, converged=False, units={}, reasons=[], containers=names)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "firewall"
 def public_tcp_ports(**host):
     variables = dict(inventory_hostname="db", groups={"plusptt_nginx": ["web"]}, plusptt_http_port=80,
                      plusptt_https_port=443, plusptt_ssl_enabled=True, plusptt_wiring={"services": [], "allow": []},
-                     livekit_public_ports={"tcp": [], "udp": []}, firewall_extra_rules=[], firewall_ssh_port="")
+                     firewall_public_ports={"tcp": [], "udp": []}, firewall_extra_rules=[], firewall_ssh_port="")
     variables.update(host)
     text = (ROLE / "templates" / "firewall.nft.j2").read_text(encoding="utf-8")
     rules = Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text))
@@ -48,3 +48,8 @@ def test_the_session_is_read_as_the_login_user():
     block = next(task for task in tasks if task.get("name") == "Apply the firewall")["block"]
     read = next(task for task in block if "SSH_CONNECTION" in task.get("ansible.builtin.command", {}).get("argv", []))
     assert read["become"] is False and "when" not in read
+
+
+def test_the_public_ports_given_are_open_to_everyone():
+    ports = public_tcp_ports(inventory_hostname="media", firewall_public_ports={"tcp": [7881, 5349], "udp": []})
+    assert ports == [22, 7881, 5349]

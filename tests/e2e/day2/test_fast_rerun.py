@@ -1,7 +1,8 @@
 # Copyright (c) PlusPTT operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A re-run of site.yml on a host as the last completed run left it only probes; any difference runs the deploy."""
+"""A re-run of site.yml on a host as the last completed run left it only probes; a difference deploys the units
+it touches (and the units that go with them), and the run says which and why."""
 
 from __future__ import annotations
 
@@ -60,6 +61,35 @@ def test_a_changed_file_and_a_stopped_container_are_found_and_repaired():
     assert CONVERGED in flat(again) and counts(again)[1] == 0
 
 
+def container_ids():
+    listing = docker("ps", "-a", "--no-trunc", "--filter", "label=plusptt.project", "--format", "{{.Names}} {{.ID}}")
+    return dict(line.split() for line in listing.splitlines() if line.strip())
+
+
+def test_a_changed_backend_setting_deploys_the_backend_alone_and_says_why():
+    """Goes on from the recorded host of the tests above; the last run here deploys the inventory's setting again."""
+    before = container_ids()
+    result = ok(play("playbooks/site.yml", "-e", "backend_gunicorn_workers=4"))
+    output = flat(result)
+    try:
+        assert "Deploying, because: backend (the inputs changed" in output, output[-3000:]
+        for unit in ("docker", "firewall", "supabase", "livekit", "frontend", "nginx", "turn"):
+            assert re.search(r"Deploying, because: .*\b%s \(" % unit, output) is None, unit
+        plays = {part.split("]", 1)[0]: part for part in result.stdout.split("PLAY [")[1:]}
+        for play_name in ("Docker engine and network", "Host firewall", "Supabase", "LiveKit", "Frontend",
+                          "Entry point", "TURN over TLS"):
+            assert "skipping: no hosts matched" in plays[play_name], play_name
+        assert "skipping: no hosts matched" not in plays["Backend"]
+        after = container_ids()
+        assert {name for name in after if before.get(name) != after[name]} == {"plusptt-backend"}
+        assert "GUNICORN_WORKERS=4" in json.loads(docker("inspect", "-f", "{{json .Config.Env}}", "plusptt-backend"))
+    finally:
+        back = ok(play("playbooks/site.yml"))
+    assert "Deploying, because: backend (the inputs changed" in flat(back)
+    again = ok(play("playbooks/site.yml"))
+    assert CONVERGED in flat(again) and counts(again)[1] == 0
+
+
 def test_a_changed_setting_runs_every_play():
     # The default value, given on the command line: the inputs differ, the deployed result does not, so the
     # new record is the run's one change. The test before left the host recorded as the inventory deploys it.
@@ -83,10 +113,11 @@ def test_a_certificate_due_for_renewal_runs_the_deploy():
     with open(RECORD, encoding="utf-8") as handle:
         text = handle.read()
     record = json.loads(text)
-    assert record["renewal_due"] > "2027", "the server certificate's renewal is not recorded"
+    assert record["units"]["nginx"]["renewal_due"] > "2027", "the server certificate's renewal is not recorded"
+    due = dict(record["units"]["nginx"], renewal_due="2026-01-01T00:00:00Z")
     try:
         with open(RECORD, "w", encoding="utf-8") as handle:
-            json.dump(dict(record, renewal_due="2026-01-01T00:00:00Z"), handle)
+            json.dump(dict(record, units=dict(record["units"], nginx=due)), handle)
         result = ok(play("playbooks/site.yml", "--check"))
         assert "a certificate or revocation list is due for renewal since 2026-01-01T00:00:00Z" in flat(result)
     finally:

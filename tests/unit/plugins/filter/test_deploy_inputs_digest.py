@@ -10,7 +10,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.plusptt.deploy.plugins.filter.deploy_inputs_digest import (
     controller_tree_digest,
     deploy_inputs_digest,
+    unit_inputs_digests,
 )
+from ansible_collections.plusptt.deploy.plugins.filter.wiring import deploy_units
 
 GROUPS = {"all": ["srv"], "plusptt": ["srv"], "plusptt_nginx": ["srv"], "other": ["srv"]}
 NAMES = r"^(ansible_host|plusptt_[a-z].*|backend_.*)$"
@@ -88,3 +90,76 @@ def test_an_empty_source_folder_counts_the_fallback_the_role_builds(tmp_path):
     before = digest({"srv": {"backend_source_dir": ""}}, **options)
     (tmp_path / "Dockerfile").write_text("FROM b")
     assert digest({"srv": {"backend_source_dir": ""}}, **options) != before
+
+
+UNIT_GROUPS = {"plusptt": ["db", "app"], "plusptt_supabase": ["db"], "plusptt_backend": ["app"],
+               "plusptt_frontend": ["app"], "plusptt_nginx": ["app"], "plusptt_livekit": ["app"]}
+
+
+def unit_digests(hostvars, tmp_path=None, **options):
+    units = deploy_units(UNIT_GROUPS)
+    return unit_inputs_digests(hostvars, ["db", "app"], UNIT_GROUPS, units,
+                               collection_root=str(tmp_path) if tmp_path else "", **options)
+
+
+def changed_units(before, after):
+    return sorted(unit for unit in before if before[unit] != after[unit])
+
+
+BASE = {"db": {"supabase_db_name": "postgres", "plusptt_domain": "a.example"},
+        "app": {"backend_gunicorn_workers": 3, "plusptt_domain": "a.example", "backend_port": 8010}}
+
+
+def test_a_unit_setting_changes_that_unit_only():
+    before = unit_digests(BASE)
+    after = unit_digests(dict(BASE, app=dict(BASE["app"], backend_gunicorn_workers=4)))
+    assert changed_units(before, after) == ["backend"]
+    after = unit_digests(dict(BASE, db=dict(BASE["db"], supabase_db_name="appdb")))
+    assert changed_units(before, after) == ["supabase"]
+
+
+def test_shared_settings_and_wired_ports_change_every_unit():
+    before = unit_digests(BASE)
+    assert changed_units(before, unit_digests(dict(BASE, db=dict(BASE["db"], plusptt_domain="b.example")))) == \
+        sorted(before)
+    # nginx's upstream and the firewall's allow list read the backend's port by value.
+    assert changed_units(before, unit_digests(dict(BASE, app=dict(BASE["app"], backend_port=8011)))) == sorted(before)
+
+
+def test_a_unit_role_changes_its_unit_and_shared_code_every_unit(tmp_path):
+    for role in ("backend", "nginx", "plusptt", "livekit"):
+        (tmp_path / "roles" / role).mkdir(parents=True)
+        (tmp_path / "roles" / role / "main.yml").write_text("a")
+    (tmp_path / "plugins").mkdir()
+    before = unit_digests(BASE, tmp_path, shared_roles=["plusptt"])
+    (tmp_path / "roles" / "backend" / "main.yml").write_text("b")
+    assert changed_units(before, unit_digests(BASE, tmp_path, shared_roles=["plusptt"])) == ["backend"]
+    (tmp_path / "roles" / "livekit" / "main.yml").write_text("b")
+    assert changed_units(before, unit_digests(BASE, tmp_path, shared_roles=["plusptt"])) == \
+        ["backend", "firewall", "livekit", "turn"]
+    (tmp_path / "plugins" / "filter.py").write_text("x")
+    assert changed_units(before, unit_digests(BASE, tmp_path, shared_roles=["plusptt"])) == sorted(before)
+
+
+def test_the_secrets_and_a_unit_controller_folder_count(tmp_path):
+    secrets = tmp_path / "credentials"
+    secrets.mkdir()
+    (secrets / "jwt_secret").write_text("one")
+    source = tmp_path / "app"
+    source.mkdir()
+    (source / "app.py").write_text("print(1)")
+    hostvars = dict(BASE, app=dict(BASE["app"], backend_source_dir=str(source)))
+    options = {"secrets_dir": str(secrets), "controller_paths": ["backend_source_dir"]}
+    before = unit_digests(hostvars, **options)
+    (source / "app.py").write_text("print(2)")
+    assert changed_units(before, unit_digests(hostvars, **options)) == ["backend"]
+    (secrets / "jwt_secret").write_text("two")
+    assert changed_units(before, unit_digests(hostvars, **options)) == sorted(before)
+
+
+def test_the_groups_a_run_sorts_hosts_into_do_not_count():
+    # site.yml's first play adds plusptt_deploy_<unit> groups after the comparison, before the record.
+    sorted_groups = dict(UNIT_GROUPS, plusptt_deploy_backend=["app"])
+    units = deploy_units(UNIT_GROUPS)
+    assert unit_inputs_digests(BASE, ["db", "app"], UNIT_GROUPS, units) == \
+        unit_inputs_digests(BASE, ["db", "app"], sorted_groups, units)

@@ -21,8 +21,7 @@ def current(tmp_path, **changes):
 
 
 def recorded(now_state, renewal_due=""):
-    return state.record(now_state["digest"], now_state["files"], now_state["containers"], now_state["networks"],
-                        now_state["firewall"], renewal_due)
+    return state.unit_record(now_state, renewal_due)
 
 
 def test_a_host_as_recorded_is_converged(tmp_path):
@@ -36,8 +35,26 @@ def test_the_record_is_the_same_for_the_same_host(tmp_path):
     assert state.dumps(recorded(current(tmp_path))) == state.dumps(recorded(current(tmp_path)))
 
 
-def test_no_record_is_a_reason():
-    assert state.differences({}, {}, NOW) == ["no completed run is recorded on this host"]
+def test_each_unit_is_compared_with_its_own_record(tmp_path):
+    (tmp_path / "a.conf").write_text("x")
+    now_state = current(tmp_path)
+    host_record = state.record({"supabase": now_state, "nginx": now_state}, {"nginx": "2027-02-01T00:00:00Z"})
+    assert host_record["units"]["nginx"]["renewal_due"] == "2027-02-01T00:00:00Z"
+    assert host_record["units"]["supabase"]["renewal_due"] == ""
+    reasons = state.unit_reasons(host_record, {"supabase": now_state, "nginx": current(tmp_path, digest="d2"),
+                                               "backend": now_state}, NOW)
+    assert reasons == {"supabase": [],
+                       "nginx": ["the inputs changed (variables, secrets, controller files or the collection's "
+                                 "code it runs)"],
+                       "backend": ["no completed run of this unit is recorded on this host"]}
+
+
+def test_no_record_or_one_of_another_format_is_a_reason_for_every_unit():
+    assert state.unit_reasons({}, {"docker": {}, "nginx": {}}, NOW) == {
+        "docker": ["no completed run is recorded on this host"], "nginx": ["no completed run is recorded on this host"]}
+    old = {"format": 1, "digest": "d1", "files": {}}
+    assert state.unit_reasons(old, {"docker": {}}, NOW) == {
+        "docker": ["the record was written by another version of the collection"]}
 
 
 def test_changed_new_and_removed_files_are_named(tmp_path):
@@ -74,7 +91,7 @@ def test_excluded_paths_and_missing_paths(tmp_path):
 def test_other_inputs_are_a_reason(tmp_path):
     before = recorded(current(tmp_path))
     assert state.differences(before, current(tmp_path, digest="d2"), NOW) == [
-        "the inputs changed (inventory, variables, secrets, app sources or the collection)"]
+        "the inputs changed (variables, secrets, controller files or the collection's code it runs)"]
 
 
 def test_stopped_unhealthy_recreated_and_outdated_containers(tmp_path):
@@ -107,13 +124,15 @@ def test_a_renewal_that_is_due(tmp_path):
 
 
 def test_container_states_from_docker_inspect():
-    inspected = [{"Name": "/db", "Id": "c1", "Image": "sha256:a", "Config": {"Image": "postgres:17"},
+    inspected = [{"Name": "/db", "Id": "c1", "Image": "sha256:a",
+                  "Config": {"Image": "postgres:17", "Labels": {"plusptt.project": "supabase"}},
                   "State": {"Running": True, "Health": {"Status": "healthy"}}},
                  {"Name": "/web", "Id": "c2", "Image": "sha256:old", "Config": {"Image": "nginx:1"},
                   "State": {"Running": True}}]
     states = state.container_states(inspected, {"postgres:17": "sha256:a", "nginx:1": "sha256:new"})
-    assert states["db"] == {"id": "c1", "image": "sha256:a", "running": True, "health": "healthy", "current": True}
-    assert states["web"]["health"] == "none" and not states["web"]["current"]
+    assert states["db"] == {"id": "c1", "image": "sha256:a", "running": True, "health": "healthy", "current": True,
+                            "project": "supabase"}
+    assert states["web"]["health"] == "none" and not states["web"]["current"] and states["web"]["project"] == ""
 
 
 def test_many_differences_are_summed_up(tmp_path):
