@@ -42,8 +42,9 @@ def test_a_media_port_closed_on_one_node_is_named_there_and_only_that_node_is_de
     assert converged_hosts(healed) == set(DEPLOYED) - {"plusptt-lab-media2"}, healed.stdout[-3000:]
     healed_text = " ".join(healed.stdout.split())
     # The firewall unit alone: its rules differ, and nothing else on media2 does.
-    deploying = re.search(r"ok: \[plusptt-lab-media2\] => msg: '?Deploying, because: (.*?)'? (?:ok: \[|TASK \[)",
-                          healed_text)
+    # The message ends where the next host's result, task or play begins.
+    deploying = re.search(r"ok: \[plusptt-lab-media2\] => msg: '?Deploying, because: (.*?)'? "
+                          r"(?:ok: \[|TASK \[|PLAY \[)", healed_text)
     assert deploying and deploying.group(1) == "firewall (the loaded firewall rules differ)", healed_text[-3000:]
     counts = recap(healed)
     assert counts["plusptt-lab-media2"][1] > 0
