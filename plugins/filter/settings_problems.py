@@ -811,6 +811,21 @@ def _extra_rules(name, value, get):
     return None
 
 
+@rule("firewall_public_ports")
+def _public_ports(name, value, get):
+    def udp_item(item):
+        bounds = item.split("-") if isinstance(item, str) and re.fullmatch(r"[0-9]+-[0-9]+", item) else [item]
+        return all(port(name, bound) is None for bound in bounds) and whole(bounds[0]) <= whole(bounds[-1])
+
+    if (not isinstance(value, dict) or set(value) - {"tcp", "udp"}
+            or not all(is_list(value.get(kind, [])) for kind in ("tcp", "udp"))
+            or any(port(name, item) for item in value.get("tcp", []))
+            or not all(udp_item(item) for item in value.get("udp", []))):
+        return ("%s is {tcp: [ports], udp: [ports or 'low-high' ranges]}, each port 1-65535, e.g. "
+                "{tcp: [7881], udp: ['50000-60000', 3478]} (got %s)." % (name, shown(value)))
+    return None
+
+
 @rule("firewall_rules_file")
 def _rules_file(name, value, get):
     if not full(PATH_CHARS, value) or os.path.dirname(os.path.normpath(value)) in SYSTEM_FOLDERS:
