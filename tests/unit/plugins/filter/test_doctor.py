@@ -83,7 +83,7 @@ def test_a_good_key_has_no_problem():
     (key(exp=int(time.time()) - 86400), "expired on"),
     (key(exp=int(time.time()) + 10 * 86400), "within 90 days"),
     ("not-a-jwt", "not a readable JWT"),
-])
+], ids=["other secret", "expired", "expiring", "not a JWT"])  # the same ids in every xdist worker, whatever the time
 def test_a_bad_key_is_explained(token, words):
     assert words in jwt_problem(token, SECRET)
 
