@@ -84,11 +84,19 @@ stage_e2e() { bash tests/images/build.sh && molecule test -s default; }
 stage_local-deploy() { pytest -q -p no:cacheprovider tests/local; }
 
 # Several servers: a fresh lab of SSH hosts (scripts/lab.sh), molecule converges site.yml over SSH, checks
-# idempotence and check mode, runs tests/multihost from outside the hosts; the lab is removed after.
+# idempotence and check mode, runs tests/multihost from outside the hosts, then each service role on its own
+# (molecule/<role>) on the lab host in no group; the lab is removed after.
 stage_multihost() {
   bash tests/images/build.sh && bash scripts/lab.sh down && bash scripts/lab.sh up || return 1
   local rc=0
   molecule test -s multihost || rc=1
+  # Each service role on its own, as its README shows it, on the lab host in no PlusPTT group (molecule/<role>).
+  local scenario
+  for scenario in livekit; do
+    printf '\n[multihost] the %s role on its own\n' "$scenario"
+    molecule test -s "$scenario" || rc=1
+  done
+  rm -rf tests/roles/inventory/credentials
   bash scripts/lab.sh down || rc=1
   return $rc
 }

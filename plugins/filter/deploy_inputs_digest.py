@@ -17,7 +17,7 @@ from ansible.errors import AnsibleError, AnsibleFilterError
 
 from ansible_collections.plusptt.deploy.plugins.filter.wiring import SHARED_INPUTS
 
-# Left out of app sources, as the copy to the host leaves them out (roles/plusptt/tasks/build_image.yml).
+# Left out of app sources, as the copy to the host leaves them out (roles/compose/tasks/build_image.yml).
 SOURCE_EXCLUDES = (".git", "node_modules", "dist", "__pycache__", ".venv", "extra-ca.crt", "staticfiles",
                    "*.sqlite3", "*.pyc")
 # The parts of the collection a deploy runs.

@@ -153,6 +153,29 @@ def service_environments(name, value, services, example):
     return None
 
 
+# Settings that moved to the role that reads them (2.0.0): old name -> new name. The shared preflight passes
+# each old name the inventory still sets (renamed_settings), so a run refuses it instead of ignoring it.
+RENAMED = {
+    "plusptt_acme_email": "nginx_acme_email",
+    "plusptt_acme_directory": "nginx_acme_directory",
+    "plusptt_acme_ca_bundle": "nginx_acme_ca_bundle",
+    "plusptt_acme_renew_days": "nginx_acme_renew_days",
+    "plusptt_acme_http_port_override": "nginx_acme_http_port_override",
+    "plusptt_backup_dir": "backup_dir",
+}
+
+
+@rule(*RENAMED)
+def _renamed(name, value, get):
+    return "%s is now called %s (it belongs to the role that reads it): rename it in the inventory." % (
+        name, RENAMED[name])
+
+
+def renamed_settings(variables):
+    """old name -> None for each renamed setting among variables (a host's hostvars, or any mapping of names)."""
+    return {name: None for name in RENAMED if name in variables}
+
+
 # The shared settings (roles/plusptt) -------------------------------------------------------------------
 
 @rule("plusptt_root")
@@ -160,7 +183,7 @@ def _root(name, value, get):
     return absolute_path(name, value, "the folder the deployment lives in")
 
 
-@rule("plusptt_backup_dir")
+@rule("backup_dir")
 def _backup_dir(name, value, get):
     return absolute_path(name, value, "the folder the backups are kept in")
 
@@ -297,7 +320,7 @@ def _ssl_enabled(name, value, get):
     return None
 
 
-@rule("plusptt_acme_email")
+@rule("nginx_acme_email")
 def _acme_email(name, value, get):
     if acme(get) and not full(r"[^@\s]+@[^@\s]+[.][^@\s]+", value):
         return ("%s must be the ACME account's contact address for expiry notices (got %s)."
@@ -305,19 +328,19 @@ def _acme_email(name, value, get):
     return None
 
 
-@rule("plusptt_acme_directory")
+@rule("nginx_acme_directory")
 def _acme_directory(name, value, get):
     if acme(get) and not full(r"https://\S+", value):
         return "%s must be the https:// URL of an ACME directory (got %s)." % (name, shown(value))
     return None
 
 
-@rule("plusptt_acme_renew_days")
+@rule("nginx_acme_renew_days")
 def _acme_renew_days(name, value, get):
     return in_range(name, value, 1, 60, "the days before expiry a certificate is renewed") if acme(get) else None
 
 
-@rule("plusptt_acme_http_port_override")
+@rule("nginx_acme_http_port_override")
 def _acme_http_port(name, value, get):
     http = whole(get("plusptt_http_port"))
     if acme(get) and http != 80 and not value:
@@ -327,7 +350,7 @@ def _acme_http_port(name, value, get):
     return None
 
 
-@rule("plusptt_acme_ca_bundle")
+@rule("nginx_acme_ca_bundle")
 def _acme_ca_bundle(name, value, get):
     if acme(get) and value and not (full(r"/\S+", value) and os.path.isfile(value)):
         return "%s must be empty or the absolute path of a PEM file on the controller (got %s)." % (
@@ -870,4 +893,4 @@ def settings_problems(checked, context=None):
 
 class FilterModule:
     def filters(self):
-        return {"settings_problems": settings_problems}
+        return {"settings_problems": settings_problems, "renamed_settings": renamed_settings}

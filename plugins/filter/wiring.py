@@ -14,22 +14,51 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+# The containers of each compose project: compose service -> its container name (the name other containers and
+# the ops runbook use) and the variable naming its image. The roles, the record of versions and the wiring below
+# take container names from here.
+CONTAINERS = {
+    "supabase": {
+        "db": ("supabase-db", "supabase_db_image"),
+        "auth": ("supabase-auth", "supabase_auth_image"),
+        "rest": ("supabase-rest", "supabase_rest_image"),
+        "realtime": ("realtime-dev.supabase-realtime", "supabase_realtime_image"),
+        "meta": ("supabase-meta", "supabase_meta_image"),
+        "studio": ("supabase-studio", "supabase_studio_image"),
+        # The gateway keeps the runbook's name whichever gateway runs; its image is that gateway's.
+        "gateway": ("supabase-kong", "supabase_{gateway}_image"),
+        "storage": ("supabase-storage", "supabase_storage_image"),
+        "imgproxy": ("supabase-imgproxy", "supabase_imgproxy_image"),
+    },
+    "livekit": {"livekit": ("livekit", "livekit_image"), "redis": ("livekit-redis", "livekit_redis_image")},
+    "backend": {"backend": ("plusptt-backend", "backend_image")},
+    # The ops runbook calls the frontend's nginx supabase-nginx.
+    "frontend": {"frontend": ("supabase-nginx", "frontend_image")},
+    "nginx": {"nginx": ("plusptt-nginx", "nginx_image")},
+}
+
+
+def _container(project, service):
+    return CONTAINERS[project][service][0]
+
+
 # service: the group that runs it, its container (the name on the host's Docker network), the port it
 # listens on in that container, and the groups whose hosts connect to it.
 SERVICES = {
-    "db": {"group": "plusptt_supabase", "container": "supabase-db", "port": 5432,
+    "db": {"group": "plusptt_supabase", "container": _container("supabase", "db"), "port": 5432,
            "users": ["plusptt_backend"]},
+    # The gateway is reached by its compose service name, the same for Envoy and Kong.
     "gateway": {"group": "plusptt_supabase", "container": "api-gw", "port": 8000,
                 "users": ["plusptt_nginx", "plusptt_backend"]},
-    "studio": {"group": "plusptt_supabase", "container": "supabase-studio", "port": 3000,
+    "studio": {"group": "plusptt_supabase", "container": _container("supabase", "studio"), "port": 3000,
                "users": ["plusptt_nginx"]},
-    "backend": {"group": "plusptt_backend", "container": "plusptt-backend", "port": 8010,
+    "backend": {"group": "plusptt_backend", "container": _container("backend", "backend"), "port": 8010,
                 "users": ["plusptt_nginx"]},
-    "frontend": {"group": "plusptt_frontend", "container": "supabase-nginx", "port": 80,
+    "frontend": {"group": "plusptt_frontend", "container": _container("frontend", "frontend"), "port": 80,
                  "users": ["plusptt_nginx"]},
-    "livekit": {"group": "plusptt_livekit", "container": "livekit", "port": 7880,
+    "livekit": {"group": "plusptt_livekit", "container": _container("livekit", "livekit"), "port": 7880,
                 "users": ["plusptt_nginx"]},
-    "redis": {"group": "plusptt_livekit_redis", "container": "livekit-redis", "port": 6379,
+    "redis": {"group": "plusptt_livekit_redis", "container": _container("livekit", "redis"), "port": 6379,
               "users": ["plusptt_livekit"]},
 }
 # The units a deploy is made of, in the order playbooks/site.yml deploys them.
@@ -42,24 +71,31 @@ SERVICES = {
 #   follows    it deploys on all of its hosts when one of these deploys on any host
 #   with       it deploys on a host where one of these deploys on that host
 #   record     its inputs and state are recorded on the host (false: it deploys only by follows and with)
+#   tags       the tags of its role's tasks: a run limited by --tags runs the unit completely when it runs them all
 UNITS = {
     "docker": {"role": "docker", "groups": ["plusptt"], "images": False, "inputs": ["docker_"],
+               "tags": ["docker_install", "docker_configure", "docker_run"],
                "paths": ["/etc/docker/daemon.json", "/etc/docker/certs.d"], "projects": [], "networks": True},
     "firewall": {"role": "firewall", "groups": ["plusptt"], "images": False,
                  # The allow list opens LiveKit's public ports, which LiveKit's tasks work out.
-                 "inputs": ["firewall_", "livekit_"], "code": ["livekit"],
+                 "inputs": ["firewall_", "livekit_"], "code": ["livekit"], "tags": ["firewall"],
                  "paths": ["/etc/plusptt", "/etc/systemd/system/plusptt-firewall.service"], "projects": [],
                  "firewall": True},
     "supabase": {"role": "supabase", "groups": ["plusptt_supabase"], "images": True, "inputs": ["supabase_"],
+                 "tags": ["supabase_configure", "supabase_run"],
                  "paths": ["{root}/supabase"], "projects": ["supabase"], "with": ["docker"]},
     "livekit": {"role": "livekit", "groups": ["plusptt_livekit", "plusptt_livekit_redis"], "images": True,
-                "inputs": ["livekit_"], "paths": ["{root}/livekit"], "projects": ["livekit"], "with": ["docker"]},
+                "inputs": ["livekit_"], "tags": ["livekit_configure", "livekit_run"], "paths": ["{root}/livekit"],
+                "projects": ["livekit"], "with": ["docker"]},
     # The backend's database and role live in Supabase's PostgreSQL: a deployed database runs its step again.
     "backend": {"role": "backend", "groups": ["plusptt_backend"], "images": True, "inputs": ["backend_"],
+                "tags": ["backend_install", "backend_configure", "backend_run"],
                 "paths": ["{root}/backend"], "projects": ["backend"], "with": ["docker"], "follows": ["supabase"]},
     "frontend": {"role": "frontend", "groups": ["plusptt_frontend"], "images": True, "inputs": ["frontend_"],
+                 "tags": ["frontend_install", "frontend_configure", "frontend_run"],
                  "paths": ["{root}/frontend"], "projects": ["frontend"], "with": ["docker"]},
     "nginx": {"role": "nginx", "groups": ["plusptt_nginx"], "images": True, "inputs": ["nginx_"],
+              "tags": ["nginx_configure", "nginx_run"],
               "paths": ["{root}/nginx"], "projects": ["nginx"], "with": ["docker"], "renewals": True},
     # LiveKit's TURN/TLS listener serves the entry host's certificate, read at start; its files are LiveKit's.
     "turn": {"role": "livekit", "groups": ["plusptt_livekit"], "images": False, "inputs": ["livekit_"],
@@ -73,6 +109,17 @@ SHARED_INPUTS = ("plusptt_", "secrets_", "ansible_host", "backend_port", "fronte
 REQUIRED_GROUPS = ("plusptt_supabase", "plusptt_livekit", "plusptt_backend", "plusptt_frontend", "plusptt_nginx")
 # One PostgreSQL and one Redis: their groups take a single host.
 SINGLE_HOST_GROUPS = ("plusptt_supabase", "plusptt_livekit_redis")
+
+
+def layout(groups, me):
+    """The groups the roles read: the inventory's, or, where it puts no host in any PlusPTT group (a role used on its
+    own in another playbook), a layout of ``me`` alone running every service."""
+    if not isinstance(groups, Mapping):
+        raise AnsibleFilterError("layout: groups must be a mapping")
+    if any(groups.get(group) for group in REQUIRED_GROUPS):
+        return dict({group: [] for group in ("plusptt",) + REQUIRED_GROUPS}, **groups)
+    alone = {group: [me] for group in ("plusptt",) + REQUIRED_GROUPS}
+    return dict(groups, **alone)
 
 
 def _hosts(groups, service):
@@ -237,7 +284,7 @@ def deploy_units(groups, root="/opt/plusptt", network="plusptt", firewall_table=
             "projects": list(spec["projects"]),
             "networks": [network] if spec.get("networks") else [],
             "firewall_table": firewall_table if spec.get("firewall") else "",
-            "renewals": bool(spec.get("renewals")),
+            "renewals": bool(spec.get("renewals")), "tags": list(spec.get("tags", [])),
         }
     return units
 
@@ -269,9 +316,23 @@ def units_to_deploy(units, hostvars, active_hosts, pending="__plusptt_units_pend
     return plan
 
 
+def containers(project):
+    """Compose service -> container name of a project (CONTAINERS)."""
+    if project not in CONTAINERS:
+        raise AnsibleFilterError("containers: no project %r (one of %s)" % (project, ", ".join(CONTAINERS)))
+    return {service: name for service, (name, _image) in CONTAINERS[project].items()}
+
+
+def image_variables(gateway):
+    """Container name -> the variable naming its image, for every project; gateway: the gateway in use."""
+    return {name: image.format(gateway=gateway) for services in CONTAINERS.values()
+            for name, image in services.values()}
+
+
 class FilterModule:
     """PlusPTT filters."""
 
     def filters(self):
         return {"wiring": wiring, "wiring_problems": wiring_problems, "port_problems": port_problems,
-                "deploy_units": deploy_units, "units_to_deploy": units_to_deploy}
+                "deploy_units": deploy_units, "units_to_deploy": units_to_deploy, "layout": layout,
+                "containers": containers, "image_variables": image_variables}

@@ -162,10 +162,16 @@ def unit_record(state, renewal_due=""):
     }
 
 
-def record(units, renewal_due=None):
-    """The host's record: unit -> unit_record; renewal_due: unit -> its earliest renewal time."""
-    return {"format": FORMAT,
-            "units": {unit: unit_record(state, (renewal_due or {}).get(unit, "")) for unit, state in units.items()}}
+def record(units, renewal_due=None, previous=None, keep=()):
+    """The host's record: unit -> unit_record; renewal_due: unit -> its earliest renewal time. The units in keep
+    keep their entry of previous (the last record's units), or have none when it has none."""
+    recorded = {unit: unit_record(state, (renewal_due or {}).get(unit, "")) for unit, state in units.items()}
+    for unit in keep:
+        if unit in (previous or {}):
+            recorded[unit] = previous[unit]
+        else:
+            recorded.pop(unit, None)
+    return {"format": FORMAT, "units": recorded}
 
 
 def dumps(data):

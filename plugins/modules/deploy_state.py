@@ -70,6 +70,14 @@ options:
         (their state was found as recorded when the run started). Unset, every unit was deployed.
     type: list
     elements: str
+  keep:
+    description:
+      - With O(state=recorded), units whose last record stays as it is, such as those a run limited by C(--tags) did
+        not run completely; a unit without a record stays without one, so the next check finds it differs.
+    type: list
+    elements: str
+    default: []
+    version_added: 2.0.0
   renewals:
     description:
       - Certificates and revocation lists (PEM or DER) a run renews O(renewals[].days) days before they expire or are
@@ -267,6 +275,7 @@ def main():
             digests=dict(type="dict", required=True),
             exclude=dict(type="list", elements="path", default=[]),
             deployed=dict(type="list", elements="str"),
+            keep=dict(type="list", elements="str", default=[]),
             container_label=dict(type="str", default="plusptt.project"),
             renewals=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
@@ -290,7 +299,7 @@ def main():
     deployed = list(units) if params["deployed"] is None else params["deployed"]
     text = state_record.dumps(state_record.record(units, {
         name: due if name in deployed else (kept.get(name) or {}).get("renewal_due", "")
-        for name, unit in params["units"].items() if unit.get("renewals")}))
+        for name, unit in params["units"].items() if unit.get("renewals")}, kept, params["keep"]))
     try:
         with open(params["path"], encoding="utf-8") as handle:
             unchanged = handle.read() == text and (os.stat(params["path"]).st_mode & 0o777) == 0o600

@@ -41,7 +41,7 @@ CASES = [
     ("nginx: missing certificate file", {"plusptt_ssl_self_signed": False, "plusptt_ssl_cert": "/nonexistent/c.pem",
                                          "plusptt_ssl_key": "/etc/hostname"}, "plusptt_ssl_cert"),
     ("nginx: ACME without an email", {"plusptt_ssl_acme": True, "plusptt_domain": "ptt.example.org",
-                                      "plusptt_acme_http_port_override": "forwarded"}, "plusptt_acme_email"),
+                                      "nginx_acme_http_port_override": "forwarded"}, "nginx_acme_email"),
 ]
 
 

@@ -35,7 +35,7 @@ def rendered_databases(tmp_path, inventory_vars, template="plusptt-backup.sh.j2"
     playbook.write_text(PLAY.format(defaults=ROLE / "defaults" / "main.yml", vars=ROLE / "vars" / "main.yml",
                                     template=ROLE / "templates" / template), encoding="utf-8")
     out = tmp_path / "plusptt-backup"
-    extra = dict(inventory_vars, out=str(out), plusptt_backup_dir="/var/backups/plusptt",
+    extra = dict(inventory_vars, out=str(out), backup_dir="/var/backups/plusptt",
                  ansible_python_interpreter=sys.executable)
     binary = pathlib.Path(sys.executable).parent / "ansible-playbook"
     result = subprocess.run([str(binary), "-i", "localhost,", str(playbook), "-e", json.dumps(extra)],

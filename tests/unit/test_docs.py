@@ -22,8 +22,8 @@ IDS = [str(page.relative_to(REPO)) for page in PAGES]
 
 
 def known_names():
-    """Variables, and the other names of the same shape a page may show: inventory groups, plugins, and the facts
-    the roles publish (plusptt_wiring, plusptt_secrets)."""
+    """Variables, and the other names of the same shape a page may show: inventory groups, plugins, the tags of the
+    roles' tasks, and the facts the roles publish (plusptt_wiring, plusptt_secrets)."""
     names = set(known_variables())
     for inventory in (REPO / "inventories").glob("*/*.yml"):
         text = inventory.read_text(encoding="utf-8")
@@ -31,6 +31,8 @@ def known_names():
         names.update(groups)
     names.update(path.stem for path in (REPO / "plugins").glob("*/*.*"))
     for tasks in (REPO / "roles").glob("*/tasks/*.yml"):
+        for tags in re.findall(r"tags: \[([a-z_, ]+)\]", tasks.read_text(encoding="utf-8")):
+            names.update(tag.strip() for tag in tags.split(","))
         for block in re.findall(r"set_fact:\n((?:\s{4,}.*\n)+)", tasks.read_text(encoding="utf-8")):
             names.update(re.findall(r"^\s{4,8}([a-z][a-z0-9_]*):", block, re.MULTILINE))
     return names

@@ -19,7 +19,7 @@ ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "firewall"
 
 
 def public_tcp_ports(**host):
-    variables = dict(inventory_hostname="db", groups={"plusptt_nginx": ["web"]}, plusptt_http_port=80,
+    variables = dict(inventory_hostname="db", plusptt_layout={"plusptt_nginx": ["web"]}, plusptt_http_port=80,
                      plusptt_https_port=443, plusptt_ssl_enabled=True, plusptt_wiring={"services": [], "allow": []},
                      firewall_public_ports={"tcp": [], "udp": []}, firewall_extra_rules=[], firewall_ssh_port="")
     variables.update(host)

@@ -38,6 +38,8 @@ def test_argument_specs_mirror_defaults(role):
 def test_public_variables_carry_their_role_prefix():
     for role_dir in ROLES.iterdir():
         prefix = role_dir.name + "_"
+        if not (role_dir / "defaults" / "main.yml").exists():
+            continue
         for name in load(role_dir / "defaults" / "main.yml"):
             assert name.startswith(prefix), "%s in role %s" % (name, role_dir.name)
 

@@ -99,7 +99,19 @@ def role_reads(role):
     return read, defined
 
 
+def entry_point_parameters():
+    """Options of the entry points a role includes by name (tasks_from): the includer passes them, so they are
+    its code, not settings."""
+    found = set()
+    for path in (REPO / "roles").glob("*/meta/argument_specs.yml"):
+        for entry, spec in yaml.safe_load(path.read_text(encoding="utf-8"))["argument_specs"].items():
+            if entry != "main":
+                found |= set(spec.get("options") or {})
+    return found
+
+
 READS = {role: role_reads(role) for role in ROLES}
+PARAMETERS = entry_point_parameters()
 DEFINED_AT_RUN_TIME = set().union(*(defined for _read, defined in READS.values()))
 
 
@@ -108,7 +120,8 @@ def test_every_setting_a_unit_reads_is_a_declared_input(unit):
     spec = UNITS[unit]
     code = {spec["role"], *spec.get("code", []), *SHARED_ROLES}
     read = set().union(*(READS[role][0] for role in code))
-    settings = {name for name in read if SETTING.match(name) and name not in DEFINED_AT_RUN_TIME}
+    settings = {name for name in read
+                if SETTING.match(name) and name not in DEFINED_AT_RUN_TIME and name not in PARAMETERS}
     undeclared = sorted(name for name in settings
                         if not _matches(name, list(spec["inputs"]) + list(SHARED_INPUTS)))
     assert not undeclared, "unit %s reads %s: add them (or their prefix) to its inputs in UNITS" % (unit, undeclared)

@@ -30,12 +30,12 @@ PEBBLE = os.path.join(REPO, "scripts", "pebble.sh")
 DNS = "http://127.0.0.1:8055"  # pebble-challtestsrv's management API
 DIRECTORY_CA = os.path.join(REPO, "tests", "acme", ".run", "tls", "ca.crt")
 ACME_VARS = {
-    "plusptt_domain": DOMAIN, "plusptt_ssl_acme": True, "plusptt_acme_email": "ops@plusptt.test",
-    "plusptt_acme_directory": "https://127.0.0.1:14000/dir", "plusptt_acme_ca_bundle": DIRECTORY_CA,
-    "plusptt_acme_http_port_override": "pebble checks the challenge on port 8080 in the tests",
+    "plusptt_domain": DOMAIN, "plusptt_ssl_acme": True, "nginx_acme_email": "ops@plusptt.test",
+    "nginx_acme_directory": "https://127.0.0.1:14000/dir", "nginx_acme_ca_bundle": DIRECTORY_CA,
+    "nginx_acme_http_port_override": "pebble checks the challenge on port 8080 in the tests",
 }
 # Pebble's certificates last 40 days: a 45-day window makes the run renew.
-DUE = {"plusptt_acme_renew_days": 45}
+DUE = {"nginx_acme_renew_days": 45}
 
 
 def pebble(action):

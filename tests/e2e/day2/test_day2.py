@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import ssl
 import stat
@@ -289,6 +290,10 @@ def test_given_certificate_is_served_and_renewed_by_a_rerun(tmp_path):
         # Only nginx's tasks take part in serving a certificate (the TURN listener's is the ACME tests').
         ok(deploy("--tags", "nginx_configure,nginx_run", "-e", json.dumps(given)))
         assert served_certificate() == der, name
+    # Those tags are every tag of nginx's tasks: the run recorded nginx, so the same run again leaves it be.
+    again = " ".join(ok(deploy("--tags", "nginx_configure,nginx_run", "-e", json.dumps(given))).stdout.split())
+    assert "As the last completed run left it" in again or "Deploying, because:" in again, again[-3000:]
+    assert re.search(r"Deploying, because: [^']*\bnginx \(", again) is None, again[-3000:]
     assert stat.S_IMODE(os.stat(os.path.join(ROOT, "nginx", "ssl", "key.pem")).st_mode) == 0o600
     GIVEN_CERTIFICATE.append(der)  # the next test's site.yml run serves the inventory's certificate again
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -105,3 +106,17 @@ def test_every_unit_role_exists_and_the_site_playbook_deploys_every_unit_in_orde
     assert chosen == list(UNITS)
     for spec in UNITS.values():
         assert (REPO / "roles" / spec["role"] / "tasks" / "main.yml").is_file()
+
+
+def test_the_tags_of_a_unit_are_the_tags_of_its_role_s_tasks():
+    """A run limited by --tags records a unit when it ran every tag of the unit (roles/plusptt/tasks/record_state.yml):
+    each recorded unit names the tags its role's tasks carry, no more and no fewer."""
+    repo = pathlib.Path(__file__).resolve().parents[4]
+    for name, spec in UNITS.items():
+        if not spec.get("record", True):
+            continue
+        found = set()
+        for path in (repo / "roles" / spec["role"] / "tasks").glob("*.yml"):
+            for tags in re.findall(r"tags: \[([a-z_, ]+)\]", path.read_text(encoding="utf-8")):
+                found |= {tag.strip() for tag in tags.split(",")} - {"always"}
+        assert found and set(spec["tags"]) == found, (name, sorted(found))

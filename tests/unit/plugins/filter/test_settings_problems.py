@@ -28,7 +28,8 @@ def checked_variables():
     """The variables the preflights hand to settings_problems: the keys 'name': name of its input mappings."""
     names = set()
     for path in PREFLIGHTS:
-        for block in re.findall(r"\{\{ \{(.*?)\}\s*\| plusptt\.deploy\.settings_problems", path.read_text(), re.S):
+        for block in re.findall(r"\{\{ \{(.*?)\}\s*(?:\| combine\(.*?\)\s*)?\| plusptt\.deploy\.settings_problems",
+                                path.read_text(), re.S):
             names.update(re.findall(r"'([a-z0-9_]+)': \1\b", block))
     return names
 
@@ -116,35 +117,35 @@ CASES = [
      "docker_registry_ca_certs"),
     ("registry CA as a list", {"docker_registry_ca_certs": ["/etc/hostname"]}, "docker_registry_ca_certs"),
     ("old Compose", {"docker_compose_min_version": "2.17.3"}, "docker_compose_min_version"),
-    ("ACME for localhost", {"plusptt_ssl_acme": True, "plusptt_acme_email": "ops@example.org",
-                            "plusptt_acme_http_port_override": "forwarded"}, "plusptt_domain"),
+    ("ACME for localhost", {"plusptt_ssl_acme": True, "nginx_acme_email": "ops@example.org",
+                            "nginx_acme_http_port_override": "forwarded"}, "plusptt_domain"),
     ("ACME for an IP address", {"plusptt_ssl_acme": True, "plusptt_domain": "192.0.2.10",
-                                "plusptt_acme_email": "ops@example.org",
-                                "plusptt_acme_http_port_override": "forwarded"}, "plusptt_domain"),
+                                "nginx_acme_email": "ops@example.org",
+                                "nginx_acme_http_port_override": "forwarded"}, "plusptt_domain"),
     ("ACME without an email", {"plusptt_ssl_acme": True, "plusptt_domain": "ptt.example.org",
-                               "plusptt_acme_http_port_override": "forwarded"}, "plusptt_acme_email"),
+                               "nginx_acme_http_port_override": "forwarded"}, "nginx_acme_email"),
     ("ACME with HTTP off port 80 and no reason", {"plusptt_ssl_acme": True, "plusptt_domain": "ptt.example.org",
-                                                  "plusptt_acme_email": "ops@example.org"},
-     "plusptt_acme_http_port_override"),
+                                                  "nginx_acme_email": "ops@example.org"},
+     "nginx_acme_http_port_override"),
     ("ACME beside a given certificate", {"plusptt_ssl_acme": True, "plusptt_ssl_cert": "/etc/hostname",
                                          "plusptt_ssl_key": "/etc/hostname", "plusptt_domain": "ptt.example.org",
-                                         "plusptt_acme_email": "ops@example.org",
-                                         "plusptt_acme_http_port_override": "forwarded"}, "plusptt_ssl_cert"),
+                                         "nginx_acme_email": "ops@example.org",
+                                         "nginx_acme_http_port_override": "forwarded"}, "plusptt_ssl_cert"),
     ("ACME without SSL", {"plusptt_ssl_acme": True, "plusptt_ssl_enabled": False, "plusptt_ssl_self_signed": False,
                           "plusptt_public_url": "http://ptt.example.org", "supabase_site_url": "http://ptt.example.org",
                           "supabase_api_external_url": "http://ptt.example.org/auth/v1",
-                          "plusptt_domain": "ptt.example.org", "plusptt_acme_email": "ops@example.org",
-                          "plusptt_acme_http_port_override": "forwarded"}, "plusptt_ssl_enabled"),
+                          "plusptt_domain": "ptt.example.org", "nginx_acme_email": "ops@example.org",
+                          "nginx_acme_http_port_override": "forwarded"}, "plusptt_ssl_enabled"),
     ("ACME directory on http", {"plusptt_ssl_acme": True, "plusptt_domain": "ptt.example.org",
-                                "plusptt_acme_email": "ops@example.org", "plusptt_acme_http_port_override": "fw",
-                                "plusptt_acme_directory": "http://acme.example.org/dir"}, "plusptt_acme_directory"),
+                                "nginx_acme_email": "ops@example.org", "nginx_acme_http_port_override": "fw",
+                                "nginx_acme_directory": "http://acme.example.org/dir"}, "nginx_acme_directory"),
     ("ACME renewal window of 90 days", {"plusptt_ssl_acme": True, "plusptt_domain": "ptt.example.org",
-                                        "plusptt_acme_email": "ops@example.org",
-                                        "plusptt_acme_http_port_override": "fw", "plusptt_acme_renew_days": 90},
-     "plusptt_acme_renew_days"),
+                                        "nginx_acme_email": "ops@example.org",
+                                        "nginx_acme_http_port_override": "fw", "nginx_acme_renew_days": 90},
+     "nginx_acme_renew_days"),
     ("ACME CA bundle missing", {"plusptt_ssl_acme": True, "plusptt_domain": "ptt.example.org",
-                                "plusptt_acme_email": "ops@example.org", "plusptt_acme_http_port_override": "fw",
-                                "plusptt_acme_ca_bundle": "/nonexistent/ca.pem"}, "plusptt_acme_ca_bundle"),
+                                "nginx_acme_email": "ops@example.org", "nginx_acme_http_port_override": "fw",
+                                "nginx_acme_ca_bundle": "/nonexistent/ca.pem"}, "nginx_acme_ca_bundle"),
     ("image registry with a scheme", {"plusptt_image_registry": "https://registry.example.org"},
      "plusptt_image_registry"),
     ("image registry with a path", {"plusptt_image_registry": "registry.example.org/team"}, "plusptt_image_registry"),
@@ -264,8 +265,8 @@ CASES = [
     ("npm registry without host", {"plusptt_npm_registry": "https:///npm/"}, "plusptt_npm_registry"),
     ("npm registry with a space", {"plusptt_npm_registry": "https://npm.example.org/my registry/"},
      "plusptt_npm_registry"),
-    ("backup folder is /tmp", {"plusptt_backup_dir": "/tmp"}, "plusptt_backup_dir"),
-    ("backup folder is relative", {"plusptt_backup_dir": "backups"}, "plusptt_backup_dir"),
+    ("backup folder is /tmp", {"backup_dir": "/tmp"}, "backup_dir"),
+    ("backup folder is relative", {"backup_dir": "backups"}, "backup_dir"),
     ("no backup kept", {"backup_keep": 0}, "backup_keep"),
     ("backup of a database with a hyphen", {"backup_databases": ["app-db"]}, "backup_databases"),
     ("restore name not a backup", {"backup_restore_name": "latest"}, "backup_restore_name"),
@@ -338,7 +339,23 @@ def test_valid_variants_pass(overrides):
 
 
 def test_every_rule_is_checked_by_a_preflight():
-    assert set(rules.RULES) - CHECKED == set()
+    # The renamed settings are passed by renamed_settings (below), the others by name.
+    assert set(rules.RULES) - CHECKED - set(rules.RENAMED) == set()
+    shared = (REPO / "roles" / "plusptt" / "tasks" / "preflight.yml").read_text(encoding="utf-8")
+    assert "hostvars[inventory_hostname] | plusptt.deploy.renamed_settings" in shared
+
+
+@pytest.mark.parametrize("old, new", sorted(rules.RENAMED.items()))
+def test_a_setting_under_its_old_name_is_refused_naming_the_new_one(old, new):
+    given = rules.renamed_settings({old: "anything", "plusptt_domain": "ptt.example.org"})
+    assert given == {old: None}
+    found = rules.settings_problems(given)
+    assert found == ["%s is now called %s (it belongs to the role that reads it): rename it in the inventory."
+                     % (old, new)]
+
+
+def test_no_renamed_setting_given_is_no_problem():
+    assert rules.renamed_settings({"nginx_acme_email": "ops@example.org", "backup_dir": "/srv/backups"}) == {}
 
 
 def test_a_rule_that_reads_a_variable_the_check_does_not_pass_is_an_error():

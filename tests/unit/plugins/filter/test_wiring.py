@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
+
 import pytest
 
-from ansible_collections.plusptt.deploy.plugins.filter.wiring import port_problems, wiring, wiring_problems
+from ansible_collections.plusptt.deploy.plugins.filter.wiring import (containers, image_variables, layout,
+                                                                  port_problems, wiring, wiring_problems)
 
 ONE_HOST = {group: ["srv"] for group in
             ("plusptt", "plusptt_supabase", "plusptt_livekit", "plusptt_backend", "plusptt_frontend", "plusptt_nginx")}
@@ -121,3 +125,46 @@ def test_two_hosts_on_one_address_are_named():
 def test_one_public_port_for_two_services_is_named():
     problems = port_problems({"app": [("nginx", 443), ("livekit", 443), ("db", 5432)], "db": [("db", 5432)]})
     assert problems == ["host app publishes port 443 for both nginx and livekit: give one of them another port"]
+
+
+def test_a_host_in_no_plusptt_group_runs_alone_and_reaches_everything_locally():
+    # A role used on its own: hosts: media with roles: [plusptt.deploy.livekit], no PlusPTT group in the inventory.
+    groups = {"all": ["media", "other"], "ungrouped": [], "media": ["media", "other"]}
+    alone = layout(groups, "media")
+    assert alone["media"] == ["media", "other"]
+    assert all(alone[group] == ["media"] for group in ONE_HOST)
+    assert wiring_problems(alone, {"media": {}}) == []
+    result = wiring(alone, {"media": {}}, "media")
+    assert result["endpoints"]["redis"] == ["livekit-redis:6379"]
+    assert not any(result["publish"].values()) and result["allow"] == []
+
+
+def test_an_inventory_with_plusptt_groups_keeps_them_and_its_mistakes():
+    partial = {"plusptt": ["app"], "plusptt_backend": ["app"]}
+    kept = layout(partial, "app")
+    assert kept["plusptt_backend"] == ["app"] and kept["plusptt_nginx"] == []
+    assert "the inventory group plusptt_nginx has no host" in " ".join(wiring_problems(kept, {"app": {}}))
+    assert layout(FOUR_HOSTS, "db")["plusptt_livekit"] == ["media1", "media2"]
+
+
+def test_container_names_and_image_variables_come_from_one_table():
+    assert containers("livekit") == {"livekit": "livekit", "redis": "livekit-redis"}
+    assert containers("supabase")["gateway"] == "supabase-kong"
+    names = image_variables("kong")
+    assert names["supabase-kong"] == "supabase_kong_image" and names["plusptt-backend"] == "backend_image"
+    assert image_variables("envoy")["supabase-kong"] == "supabase_envoy_image"
+    # The wiring reaches each service by the container name the table gives it.
+    assert wiring(ONE_HOST, {"srv": {}}, "srv")["endpoints"]["redis"] == ["%s:6379" % containers("livekit")["redis"]]
+
+
+def test_no_role_writes_a_container_name_of_the_table_itself():
+    # The names with a hyphen: "livekit" is also a service, a project and a word of the settings; "livekit-redis" is
+    # also the compose service of LiveKit's project that runs it.
+    names = {name for project in ("supabase", "livekit", "backend", "frontend", "nginx")
+             for name in containers(project).values() if "-" in name} - {"livekit-redis"}
+    roles = pathlib.Path(__file__).resolve().parents[4] / "roles"
+    for path in list(roles.glob("*/vars/*.yml")) + list(roles.glob("*/tasks/*.yml")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            for name in names:
+                assert not re.search(r"(?<![\w.-])%s(?![\w.-])" % re.escape(name), code), (str(path), number, name)

@@ -49,6 +49,20 @@ def test_each_unit_is_compared_with_its_own_record(tmp_path):
                        "backend": ["no completed run of this unit is recorded on this host"]}
 
 
+def test_a_unit_a_tagged_run_did_not_run_completely_keeps_its_last_record(tmp_path):
+    (tmp_path / "a.conf").write_text("x")
+    before = state.record({"supabase": current(tmp_path), "nginx": current(tmp_path)})["units"]
+    # The run changed supabase's inputs without running all of its tasks, and deployed nginx completely.
+    after = state.record({"supabase": current(tmp_path, digest="d2"), "nginx": current(tmp_path, digest="d3"),
+                          "backend": current(tmp_path)}, previous=before, keep=["supabase", "backend"])
+    assert after["units"]["supabase"] == before["supabase"]
+    assert after["units"]["nginx"]["digest"] == "d3"
+    # No record before: still none, so the next run deploys it.
+    assert "backend" not in after["units"]
+    assert state.unit_reasons(after, {"supabase": current(tmp_path, digest="d2")}, NOW)["supabase"] == [
+        "the inputs changed (variables, secrets, controller files or the collection's code it runs)"]
+
+
 def test_no_record_or_one_of_another_format_is_a_reason_for_every_unit():
     assert state.unit_reasons({}, {"docker": {}, "nginx": {}}, NOW) == {
         "docker": ["no completed run is recorded on this host"], "nginx": ["no completed run is recorded on this host"]}
