@@ -92,7 +92,7 @@ stage_multihost() {
   molecule test -s multihost || rc=1
   # Each service role on its own, as its README shows it, on the lab host in no PlusPTT group (molecule/<role>).
   local scenario
-  for scenario in livekit; do
+  for scenario in livekit nginx; do
     printf '\n[multihost] the %s role on its own\n' "$scenario"
     molecule test -s "$scenario" || rc=1
   done
