@@ -96,7 +96,7 @@ stage_multihost() {
     printf '\n[multihost] the %s role on its own\n' "$scenario"
     molecule test -s "$scenario" || rc=1
   done
-  rm -rf tests/roles/inventory/credentials
+  rm -rf tests/standalone/inventory/credentials
   bash scripts/lab.sh down || rc=1
   return $rc
 }

@@ -52,7 +52,8 @@ def test_the_example_uses_the_role_and_its_variables(role):
 def test_the_example_is_what_the_role_s_own_scenario_runs(role):
     """A role with its own molecule scenario shows in its README exactly the playbook that scenario converges."""
     readme = (REPO / "roles" / role / "README.md").read_text(encoding="utf-8")
-    examples = [yaml.safe_load(block) for block in re.findall(r"^```yaml\n(.*?)^```$", readme, re.MULTILINE | re.DOTALL)]
+    blocks = re.findall(r"^```yaml\n(.*?)^```$", readme, re.MULTILINE | re.DOTALL)
+    examples = [yaml.safe_load(block) for block in blocks]
     converge = yaml.safe_load((REPO / "molecule" / role / "converge.yml").read_text(encoding="utf-8"))
     assert converge in examples
 
@@ -61,5 +62,6 @@ def test_the_readme_s_own_playbook_example_is_one_a_role_scenario_runs():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     plays = [yaml.safe_load(block) for block in re.findall(r"^```yaml\n(.*?)^```$", readme, re.MULTILINE | re.DOTALL)]
     plays = [play for play in plays if isinstance(play, list) and play and "roles" in play[0]]
-    scenarios = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in (REPO / "molecule").glob("*/converge.yml")]
+    scenarios = [yaml.safe_load(path.read_text(encoding="utf-8"))
+                 for path in (REPO / "molecule").glob("*/converge.yml")]
     assert plays and all(play in scenarios for play in plays)
