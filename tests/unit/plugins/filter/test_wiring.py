@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from ansible_collections.plusptt.deploy.plugins.filter.wiring import (containers, image_variables, layout,
-                                                                  port_problems, wiring, wiring_problems)
+from ansible_collections.plusptt.deploy.plugins.filter.wiring import (
+    containers, image_variables, layout, port_problems, wiring, wiring_problems)
 
 ONE_HOST = {group: ["srv"] for group in
             ("plusptt", "plusptt_supabase", "plusptt_livekit", "plusptt_backend", "plusptt_frontend", "plusptt_nginx")}
