@@ -17,9 +17,10 @@ from ansible.errors import AnsibleError, AnsibleFilterError
 
 from ansible_collections.plusptt.deploy.plugins.filter.wiring import SHARED_INPUTS
 
-# Left out of app sources, as the copy to the host leaves them out (roles/compose/tasks/build_image.yml).
-SOURCE_EXCLUDES = (".git", "node_modules", "dist", "__pycache__", ".venv", "extra-ca.crt", "staticfiles",
-                   "*.sqlite3", "*.pyc")
+# Left out of app sources, as the copy to the host leaves them out (roles/compose/vars/main.yml,
+# __compose_source_excludes): what a build makes or the role writes into the copy.
+SOURCE_EXCLUDES = (".git", "node_modules", "dist", "__pycache__", ".venv", "extra-ca.crt", "extra-pip.conf",
+                   "extra.npmrc", "staticfiles", "*.sqlite3", "*.pyc")
 # The parts of the collection a deploy runs.
 COLLECTION_PARTS = ("roles", "plugins", "playbooks", "meta")
 
@@ -151,9 +152,10 @@ def unit_inputs_digests(hostvars, hosts, groups, units, controller_paths=(), col
     return digests
 
 
-def controller_tree_digest(path):
-    """sha256 of a controller file or folder's content ('' when missing)."""
-    return tree_digest(path)
+def controller_tree_digest(path, source=False):
+    """sha256 of a controller file or folder's content ('' when missing); source=True leaves out what the copy of an
+    app source to a host leaves out (SOURCE_EXCLUDES)."""
+    return tree_digest(path, SOURCE_EXCLUDES if source else ())
 
 
 class FilterModule:

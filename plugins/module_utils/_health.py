@@ -201,6 +201,15 @@ def run_check(check, retries, delay, docker_host, sleep=time.sleep):
     return result
 
 
+def labelled_containers(label, docker_host, timeout=5.0):
+    """Names of every container, running or not, that carries the label (a key, or key=value), sorted."""
+    query = urllib.parse.urlencode({"all": "1", "filters": json.dumps({"label": [label]})})
+    status, listing = docker_get(docker_host, "/containers/json?" + query, timeout)
+    if status != 200 or not isinstance(listing, list):
+        raise CheckConfigError("listing the containers labelled %s failed: HTTP %s %s" % (label, status, listing))
+    return sorted(name.lstrip("/") for container in listing for name in container.get("Names", [])[:1])
+
+
 def run_checks(checks, retries=0, delay=1.0, docker_host=DEFAULT_DOCKER_HOST):
     """Run every check concurrently; results come back in the order of ``checks``."""
     normalised = [validate_check(check) for check in checks]

@@ -30,11 +30,16 @@ attributes:
     support: full
     description: The module never changes anything.
 options:
+  containers_labelled:
+    description:
+      - Also check every container, running or not, that carries this label (a key, or C(key=value)); they are
+        listed in the same call, before the O(checks).
+    type: str
   checks:
     description: The checks to run.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       name:
         description:
@@ -132,11 +137,18 @@ EXAMPLES = r"""
       - name: backend
         container: plusptt-backend
   register: health
+
+- name: Every container of the stack, and the web app
+  plusptt.deploy.service_health:
+    containers_labelled: plusptt.project
+    checks:
+      - url: https://127.0.0.1/
+        validate_certs: false
 """
 
 RETURN = r"""
 results:
-  description: One entry per check, in the order given.
+  description: One entry per check, in the order given (the labelled containers first, by name).
   returned: always
   type: list
   elements: dict
@@ -192,10 +204,11 @@ from ansible_collections.plusptt.deploy.plugins.module_utils import _health
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            containers_labelled=dict(type="str"),
             checks=dict(
                 type="list",
                 elements="dict",
-                required=True,
+                default=[],
                 options=dict(
                     name=dict(type="str"),
                     type=dict(type="str", choices=["http", "tcp", "container"]),
@@ -220,9 +233,12 @@ def main():
     )
     params = module.params
     try:
-        results = _health.run_checks(
-            params["checks"], retries=params["retries"], delay=params["delay"], docker_host=params["docker_host"]
-        )
+        checks = params["checks"]
+        if params["containers_labelled"]:
+            checks = [{"container": name} for name in
+                      _health.labelled_containers(params["containers_labelled"], params["docker_host"])] + checks
+        results = _health.run_checks(checks, retries=params["retries"], delay=params["delay"],
+                                     docker_host=params["docker_host"])
     except _health.CheckConfigError as exc:
         module.fail_json(msg=str(exc))
     unhealthy = [result["name"] for result in results if not result["healthy"]]

@@ -15,7 +15,8 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1].parent
 ROLES = sorted(path.name for path in (REPO / "roles").iterdir() if path.is_dir())
-PRIVATE = re.compile(r"(?<![\w.=/-])(__[a-z][a-z0-9_]*)")
+# Not a dunder name such as __pycache__.
+PRIVATE = re.compile(r"(?<![\w.=/-])(__[a-z][a-z0-9_]*[a-z0-9])(?!\w)")
 # Where a name is set: a YAML key (set_fact, vars), register, or a loop variable.
 SET = re.compile(r"^\s*(?:-\s+)?(__[a-z][a-z0-9_]*):|register:\s*(__[a-z][a-z0-9_]*)|loop_var:\s*(__[a-z][a-z0-9_]*)"
                  r"|\{%-?\s*set\s+(__[a-z][a-z0-9_]*)", re.M)

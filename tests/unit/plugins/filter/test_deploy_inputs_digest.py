@@ -4,10 +4,14 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.plusptt.deploy.plugins.filter.deploy_inputs_digest import (
+    SOURCE_EXCLUDES,
     controller_tree_digest,
     deploy_inputs_digest,
     unit_inputs_digests,
@@ -73,6 +77,26 @@ def test_tree_digest_of_a_folder_a_file_and_nothing(tmp_path):
     (tmp_path / "b").write_text("2")
     assert controller_tree_digest(str(tmp_path)) != before
     assert controller_tree_digest(str(tmp_path / "missing")) == ""
+
+
+def test_a_source_digest_leaves_out_what_the_copy_to_a_host_leaves_out(tmp_path):
+    (tmp_path / "app.py").write_text("print(1)")
+    before = controller_tree_digest(str(tmp_path), source=True)
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "x.js").write_text("x")
+    (tmp_path / "extra-pip.conf").write_text("[global]")
+    assert controller_tree_digest(str(tmp_path), source=True) == before
+    assert controller_tree_digest(str(tmp_path)) != controller_tree_digest(str(tmp_path), source=True)
+    (tmp_path / "app.py").write_text("print(2)")
+    assert controller_tree_digest(str(tmp_path), source=True) != before
+
+
+def test_the_copy_of_an_app_source_leaves_out_what_its_digest_leaves_out():
+    # The image tag is a digest of the source on the controller: a file the copy sent and the digest skipped would
+    # reach the build without changing the tag.
+    compose_vars = pathlib.Path(__file__).parents[4] / "roles" / "compose" / "vars" / "main.yml"
+    copied = yaml.safe_load(compose_vars.read_text(encoding="utf-8"))["__compose_source_excludes"]
+    assert tuple(copied) == SOURCE_EXCLUDES
 
 
 def test_the_contents_of_a_mapping_of_controller_files_count(tmp_path):

@@ -11,6 +11,7 @@ import socketserver
 import tempfile
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -184,6 +185,8 @@ CONTAINERS = {
 
 
 class _DockerAPIHandler(BaseHTTPRequestHandler):
+    listed = []
+
     def log_message(self, *args):
         pass
 
@@ -191,6 +194,16 @@ class _DockerAPIHandler(BaseHTTPRequestHandler):
         return "docker-test"
 
     def do_GET(self):
+        if self.path.startswith("/containers/json?"):
+            # The listing filtered by label, as the Engine API answers it: every container here carries one.
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            self.listed.append((query["all"], json.loads(query["filters"][0])))
+            body = json.dumps([{"Names": ["/" + name]} for name in ("sick", "healthy")]).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         name = self.path.rsplit("/", 2)[-2]
         info = CONTAINERS.get(name)
         body = json.dumps(info if info else {"message": "No such container: %s" % name}).encode()
@@ -233,3 +246,9 @@ def test_container_states(docker_host, name, healthy, fragment):
     assert result["healthy"] is healthy
     if fragment:
         assert fragment in result["error"]
+
+
+def test_labelled_containers_are_listed_running_or_not_and_sorted(docker_host):
+    _DockerAPIHandler.listed.clear()
+    assert _health.labelled_containers("plusptt.project", docker_host) == ["healthy", "sick"]
+    assert _DockerAPIHandler.listed == [(["1"], {"label": ["plusptt.project"]})]
