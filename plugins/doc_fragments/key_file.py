@@ -14,6 +14,8 @@ options:
     description:
       - YAML file where the material is persisted.
       - Created with mode C(0600); missing parent directories are created with mode C(0700).
+      - A looser mode of the file, or of the folder holding it, is tightened (C(0600), C(0700)) and reported as a
+        change.
       - Valid material found here is reused, so every later run and every host gets the same values.
       - A file that cannot be read or parsed is an error that names it; it is never overwritten.
     type: path

@@ -36,6 +36,8 @@ CONTAINERS = {
     "frontend": {"frontend": ("supabase-nginx", "frontend_image")},
     "nginx": {"nginx": ("plusptt-nginx", "nginx_image")},
 }
+# The services of CONTAINERS that run only with supabase_storage_enabled.
+STORAGE_SERVICES = {"supabase": ("storage", "imgproxy")}
 
 
 def _container(project, service):
@@ -316,11 +318,16 @@ def units_to_deploy(units, hostvars, active_hosts, pending="__plusptt_units_pend
     return plan
 
 
-def containers(project):
-    """Compose service -> container name of a project (CONTAINERS)."""
+def containers(project, storage="with"):
+    """Compose service -> container name of a project (CONTAINERS); storage: "with" every service, "without" the
+    ones that run only with storage enabled (STORAGE_SERVICES), "only" those alone."""
     if project not in CONTAINERS:
         raise AnsibleFilterError("containers: no project %r (one of %s)" % (project, ", ".join(CONTAINERS)))
-    return {service: name for service, (name, _image) in CONTAINERS[project].items()}
+    if storage not in ("with", "without", "only"):
+        raise AnsibleFilterError("containers: storage must be with, without or only (got %r)" % (storage,))
+    storage_only = STORAGE_SERVICES.get(project, ())
+    return {service: name for service, (name, _image) in CONTAINERS[project].items()
+            if storage == "with" or (service in storage_only) == (storage == "only")}
 
 
 def image_variables(gateway):

@@ -78,6 +78,22 @@ def mode_is_private(path):
     return (os.stat(path).st_mode & 0o077) == 0
 
 
+def folder_is_private(path):
+    """True when the folder holding ``path`` is missing or nobody but the owner can enter or list it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    return not os.path.isdir(directory) or (os.stat(directory).st_mode & 0o077) == 0
+
+
+def ensure_private_folder(path, check_mode=False):
+    """Tighten the folder holding ``path`` to 0700 when others can enter or list it; return True when it changed
+    (in check mode: when it would)."""
+    if folder_is_private(path):
+        return False
+    if not check_mode:
+        os.chmod(os.path.dirname(os.path.abspath(path)), DIR_MODE)
+    return True
+
+
 def ensure_private(path):
     """Tighten the mode of an existing file to 0600; return True when it changed."""
     current = os.stat(path).st_mode & 0o777

@@ -193,8 +193,11 @@ def main():
         mode_fixed = True
     if mode_fixed:
         reasons.append("file mode tightened to 0600")
+    folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
+    if folder_fixed:
+        reasons.append("folder mode tightened to 0700")
 
-    result = dict(changed=changed or mode_fixed, path=path, reasons=reasons)
+    result = dict(changed=changed or mode_fixed or folder_fixed, path=path, reasons=reasons)
     result.update(_jwt_keys.module_result(material, params["asymmetric"]))
     if params["jwt_secret"] is not None:
         # Ansible masks a no_log option's value wherever it appears in the result: returned, the given secret

@@ -170,7 +170,9 @@ def main():
             header="LiveKit API key pairs, oldest first; managed by plusptt.deploy.livekit_keys. Keep secret.",
         )
 
-    result = dict(changed=changed or mode_fixed, path=path, added=added, dropped=dropped)
+    folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
+
+    result = dict(changed=changed or mode_fixed or folder_fixed, path=path, added=added, dropped=dropped)
     result.update(_livekit_keys.module_result(pairs))
     if module._diff:
         result["diff"] = dict(

@@ -8,6 +8,7 @@ import pathlib
 import re
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.plusptt.deploy.plugins.filter.wiring import (
     containers, image_variables, layout, port_problems, wiring, wiring_problems)
@@ -155,6 +156,16 @@ def test_container_names_and_image_variables_come_from_one_table():
     assert image_variables("envoy")["supabase-kong"] == "supabase_envoy_image"
     # The wiring reaches each service by the container name the table gives it.
     assert wiring(ONE_HOST, {"srv": {}}, "srv")["endpoints"]["redis"] == ["%s:6379" % containers("livekit")["redis"]]
+
+
+def test_the_storage_services_are_chosen_by_one_flag():
+    everything = containers("supabase")
+    without, only = containers("supabase", storage="without"), containers("supabase", storage="only")
+    assert only == {"storage": "supabase-storage", "imgproxy": "supabase-imgproxy"}
+    assert {**without, **only} == everything and not set(without) & set(only)
+    assert containers("livekit", storage="only") == {}
+    with pytest.raises(AnsibleFilterError, match="storage must be with, without or only"):
+        containers("supabase", storage="yes")
 
 
 def test_no_role_writes_a_container_name_of_the_table_itself():

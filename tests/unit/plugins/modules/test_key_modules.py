@@ -70,6 +70,16 @@ class TestPersistence:
         assert run_module(module, {"path": key_path})["changed"] is True
         assert mode(key_path) == 0o600
 
+    def test_a_loose_folder_is_tightened(self, run_module, module, key_path):
+        run_module(module, {"path": key_path})
+        folder = os.path.dirname(key_path)
+        os.chmod(folder, 0o755)
+        assert run_module(module, {"path": key_path}, check_mode=True)["changed"] is True
+        assert mode(folder) == 0o755
+        assert run_module(module, {"path": key_path})["changed"] is True
+        assert mode(folder) == 0o700
+        assert run_module(module, {"path": key_path})["changed"] is False
+
     def test_diff_never_shows_secrets(self, run_module, module, key_path):
         result = run_module(module, {"path": key_path}, diff=True)
         diff = result["diff"]["before"] + result["diff"]["after"]
