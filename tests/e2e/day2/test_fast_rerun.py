@@ -16,6 +16,7 @@ from conftest import HTTPS, ROOT, deploy, docker, ok, play
 RECORD = os.path.join(ROOT, ".deploy-state.json")
 NGINX_CONF = os.path.join(ROOT, "nginx", "conf.d", "plusptt.conf")
 CONVERGED = "As the last completed run left it: only the health report runs"
+DATABASE_STEP = r"TASK \[plusptt.deploy.backend : Check the backend can log in to its database\] \**\n"
 
 
 def counts(result):
@@ -83,9 +84,25 @@ def test_a_changed_backend_setting_deploys_the_backend_alone_and_says_why():
         after = container_ids()
         assert {name for name in after if before.get(name) != after[name]} == {"plusptt-backend"}
         assert "GUNICORN_WORKERS=4" in json.loads(docker("inspect", "-f", "{{json .Config.Env}}", "plusptt-backend"))
+        # Neither its credentials nor the database changed: the database step does not run.
+        assert re.search(DATABASE_STEP + "skipping: ", result.stdout), result.stdout[-3000:]
+        # The image of this source is on the host: no copy, no build.
+        assert re.search(r"TASK \[plusptt.deploy.compose : Build the image of backend\] \**\nskipping: ", result.stdout)
     finally:
         back = ok(play("playbooks/site.yml"))
     assert "Deploying, because: backend (the inputs changed" in flat(back)
+    again = ok(play("playbooks/site.yml"))
+    assert CONVERGED in flat(again) and counts(again)[1] == 0
+
+
+def test_a_database_that_deploys_runs_the_backend_database_step_again():
+    # A database that deploys may be new (a wiped volume): the backend's database and role are checked again.
+    docker("stop", "supabase-db")
+    result = ok(play("playbooks/site.yml"))
+    output = flat(result)
+    assert "containers not running: supabase-db" in output, output[-3000:]
+    assert re.search(r"Deploying, because: .*\bbackend \(", output), output[-3000:]
+    assert re.search(DATABASE_STEP + "ok: ", result.stdout), result.stdout[-3000:]
     again = ok(play("playbooks/site.yml"))
     assert CONVERGED in flat(again) and counts(again)[1] == 0
 
