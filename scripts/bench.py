@@ -43,6 +43,7 @@ LAB_INVENTORY = REPO / "tests" / "lab" / "inventory" / "hosts.yml"
 FULL_RUN = ("-e", "plusptt_full_run=true")
 PROJECTS = ("supabase", "livekit", "backend", "frontend", "nginx")
 RECAP_RE = re.compile(r"ok=(\d+)\s+changed=(\d+)")
+DEPLOYING_RE = re.compile(r"Deploying, because: (.*?)'?\n\n", re.S)
 
 
 def env_file(path):
@@ -54,8 +55,8 @@ def env_file(path):
     return values
 
 
-def playbook(inventory, name, *extra, strategy=None, env_extra=None):
-    """Run a playbook; return (seconds, tasks, changed)."""
+def playbook(inventory, name, *extra, strategy=None, env_extra=None, reasons=None):
+    """Run a playbook; return (seconds, tasks, changed). reasons: a list that gets what each host deployed and why."""
     command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(REPO / "playbooks" / name),
                *extra]
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", **(env_extra or {}))
@@ -66,6 +67,8 @@ def playbook(inventory, name, *extra, strategy=None, env_extra=None):
     seconds = time.monotonic() - start
     if result.returncode != 0:
         sys.exit(f"{name} {' '.join(extra)} failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    if reasons is not None:
+        reasons.extend(" ".join(text.split()) for text in DEPLOYING_RE.findall(result.stdout))
     recap = result.stdout.split("PLAY RECAP", 1)[-1]
     counts = [tuple(int(n) for n in match) for match in RECAP_RE.findall(recap)]
     return seconds, sum(c[0] for c in counts), sum(c[1] for c in counts)
@@ -214,9 +217,14 @@ def rolling_upgrade(inventory, base_url, rate, ca_file):
 
 
 def noop_runs(runs, inventory, *extra, **options):
-    results = [playbook(inventory, "site.yml", *extra, **options) for run_index in range(runs)]
-    return {"seconds": statistics.median(run[0] for run in results), "tasks": results[0][1],
-            "changed": max(run[2] for run in results)}
+    """Median of runs; tasks of the first, the most any changed, and what a run that was not a no-op deployed."""
+    reasons = []
+    results = [playbook(inventory, "site.yml", *extra, reasons=reasons, **options) for run_index in range(runs)]
+    figure = {"seconds": statistics.median(run[0] for run in results), "tasks": results[0][1],
+              "changed": max(run[2] for run in results)}
+    if reasons and not extra:
+        figure["deployed"] = sorted(set(reasons))
+    return figure
 
 
 def lab_is_up():
