@@ -40,6 +40,11 @@ def tree_digest(top, excludes=()):
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, p) for p in excludes))
+        # Folders count too (an empty one is copied); a link to a folder counts by its target, not entered.
+        for name in dirs:
+            path = os.path.join(folder, name)
+            target = ("link:" + os.readlink(path)) if os.path.islink(path) else ""
+            digest.update(os.path.relpath(path, top).encode() + b"/\0" + target.encode() + b"\0")
         for name in sorted(files):
             if any(fnmatch.fnmatch(name, p) for p in excludes):
                 continue

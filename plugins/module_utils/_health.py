@@ -204,7 +204,12 @@ def run_check(check, retries, delay, docker_host, sleep=time.sleep):
 def labelled_containers(label, docker_host, timeout=5.0):
     """Names of every container, running or not, that carries the label (a key, or key=value), sorted."""
     query = urllib.parse.urlencode({"all": "1", "filters": json.dumps({"label": [label]})})
-    status, listing = docker_get(docker_host, "/containers/json?" + query, timeout)
+    try:
+        status, listing = docker_get(docker_host, "/containers/json?" + query, timeout)
+    except OSError as exc:
+        message = ("cannot list the containers labelled %s: the Docker engine at %s does not answer (%s); start it"
+                   " (systemctl start docker) or set docker_host" % (label, docker_host, exc))
+        raise CheckConfigError(message) from exc
     if status != 200 or not isinstance(listing, list):
         raise CheckConfigError("listing the containers labelled %s failed: HTTP %s %s" % (label, status, listing))
     return sorted(name.lstrip("/") for container in listing for name in container.get("Names", [])[:1])

@@ -193,7 +193,10 @@ def main():
         mode_fixed = True
     if mode_fixed:
         reasons.append("file mode tightened to 0600")
-    folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
+    try:
+        folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg="cannot make the folder of %s private (0700): %s" % (path, exc))
     if folder_fixed:
         reasons.append("folder mode tightened to 0700")
 

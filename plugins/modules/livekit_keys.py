@@ -170,7 +170,10 @@ def main():
             header="LiveKit API key pairs, oldest first; managed by plusptt.deploy.livekit_keys. Keep secret.",
         )
 
-    folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
+    try:
+        folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg="cannot make the folder of %s private (0700): %s" % (path, exc))
 
     result = dict(changed=changed or mode_fixed or folder_fixed, path=path, added=added, dropped=dropped)
     result.update(_livekit_keys.module_result(pairs))

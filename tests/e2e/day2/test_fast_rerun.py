@@ -84,8 +84,6 @@ def test_a_changed_backend_setting_deploys_the_backend_alone_and_says_why():
         after = container_ids()
         assert {name for name in after if before.get(name) != after[name]} == {"plusptt-backend"}
         assert "GUNICORN_WORKERS=4" in json.loads(docker("inspect", "-f", "{{json .Config.Env}}", "plusptt-backend"))
-        # Neither its credentials nor the database changed: the database step does not run.
-        assert re.search(DATABASE_STEP + "skipping: ", result.stdout), result.stdout[-3000:]
         # The image of this source is on the host: no copy, no build.
         assert re.search(r"TASK \[plusptt.deploy.compose : Build the image of backend\] \**\nskipping: ", result.stdout)
     finally:

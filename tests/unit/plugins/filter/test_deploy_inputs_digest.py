@@ -91,6 +91,21 @@ def test_a_source_digest_leaves_out_what_the_copy_to_a_host_leaves_out(tmp_path)
     assert controller_tree_digest(str(tmp_path), source=True) != before
 
 
+def test_empty_folders_and_links_to_folders_count(tmp_path):
+    (tmp_path / "target").mkdir()
+    (tmp_path / "other").mkdir()
+    before = controller_tree_digest(str(tmp_path), source=True)
+    (tmp_path / "empty").mkdir()
+    with_empty = controller_tree_digest(str(tmp_path), source=True)
+    assert with_empty != before
+    (tmp_path / "link").symlink_to("target")
+    linked = controller_tree_digest(str(tmp_path), source=True)
+    assert linked != with_empty
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").symlink_to("other")
+    assert controller_tree_digest(str(tmp_path), source=True) != linked
+
+
 def test_the_copy_of_an_app_source_leaves_out_what_its_digest_leaves_out():
     # The image tag is a digest of the source on the controller: a file the copy sent and the digest skipped would
     # reach the build without changing the tag.

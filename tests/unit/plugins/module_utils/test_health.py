@@ -252,3 +252,9 @@ def test_labelled_containers_are_listed_running_or_not_and_sorted(docker_host):
     _DockerAPIHandler.listed.clear()
     assert _health.labelled_containers("plusptt.project", docker_host) == ["healthy", "sick"]
     assert _DockerAPIHandler.listed == [(["1"], {"label": ["plusptt.project"]})]
+
+
+def test_an_engine_that_does_not_answer_is_named_when_listing(tmp_path):
+    socket_path = "unix://" + str(tmp_path / "absent.sock")
+    with pytest.raises(_health.CheckConfigError, match="does not answer"):
+        _health.labelled_containers("plusptt.project", socket_path)
