@@ -4,6 +4,7 @@
 #   scripts/lab.sh up          key, image, network and hosts; the test registry the hosts pull from
 #   scripts/lab.sh down        removes the lab hosts, their volumes and the network (plusptt-lab-* only)
 #   scripts/lab.sh ssh-config  prints an ssh_config snippet for the hosts (ssh -F <(...) plusptt-lab-db)
+#   scripts/lab.sh copy-images FROM TO   loads the app images host FROM built into host TO (app outsider)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -199,6 +200,16 @@ cmd_down() {
   fi
 }
 
+# copy-images FROM TO: the app images (plusptt/*) lab host FROM built, loaded into lab host TO: a warm cache, as
+# on a server that built them before. A role that finds the image of its tag there does not build it again.
+cmd_copy_images() {
+  local from=plusptt-lab-$1 to=plusptt-lab-$2 images
+  mapfile -t images < <(docker exec "$from" docker images --format '{{.Repository}}:{{.Tag}}' 'plusptt/*')
+  if [ ${#images[@]} -eq 0 ]; then log "no plusptt/* image on $from"; return 0; fi
+  log "loading ${images[*]} from $from into $to"
+  docker exec "$from" docker save "${images[@]}" | docker exec -i "$to" docker load >/dev/null
+}
+
 cmd_ssh_config() {
   local name
   for name in "${LAB_HOSTS[@]}"; do
@@ -212,5 +223,6 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   ssh-config) cmd_ssh_config ;;
-  *) echo "usage: $0 up|down|ssh-config" >&2; exit 2 ;;
+  copy-images) [ $# -eq 3 ] || { echo "usage: $0 copy-images FROM TO" >&2; exit 2; }; cmd_copy_images "$2" "$3" ;;
+  *) echo "usage: $0 up|down|ssh-config|copy-images FROM TO" >&2; exit 2 ;;
 esac
