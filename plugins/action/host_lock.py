@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 import time
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.plusptt.deploy.plugins.module_utils import _host_lock
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
 
 POLL_SECONDS = 3
 
@@ -101,6 +106,20 @@ def busy_message(holder, path, host):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
+    def answer(self, args, task_vars):
+        """The module's answer: from the host, or from this process where the task runs on the controller (the
+        local connection without become; plugin_utils/_in_process.py says why)."""
+        if self._connection.transport != "local" or self._play_context.become or self._play_context.check_mode:
+            return self._execute_module(module_name="plusptt.deploy.host_lock", module_args=args, task_vars=task_vars)
+        validated = ArgumentSpecValidator(_host_lock.ARGUMENT_SPEC).validate(args)
+        if validated.error_messages:
+            return dict(failed=True, msg="; ".join(validated.error_messages))
+        try:
+            # Plain values, as the module receives them (the lock file is JSON).
+            return _host_lock.ensure(json.loads(json.dumps(validated.validated_parameters)))
+        except ModuleError as exc:
+            return dict(exc.details, failed=True, msg=str(exc))
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
@@ -113,7 +132,7 @@ class ActionModule(ActionBase):
         waited = False
         host = task_vars.get("inventory_hostname")
         while True:
-            answer = self._execute_module(module_name="plusptt.deploy.host_lock", module_args=args, task_vars=task_vars)
+            answer = self.answer(args, task_vars)
             if not answer.get("lock_busy"):
                 result.update(answer)
                 if answer.get("took_over"):

@@ -20,6 +20,8 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
+
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 BODY_READ_LIMIT = 1024 * 1024
 MAX_WORKERS = 32
@@ -233,3 +235,50 @@ def run_checks(checks, retries=0, delay=1.0, docker_host=DEFAULT_DOCKER_HOST):
 def failure_message(results):
     bad = [result for result in results if not result["healthy"]]
     return "Unhealthy: " + "; ".join("%s (%s)" % (result["name"], result["error"]) for result in bad)
+
+
+# Options of plusptt.deploy.service_health, for the module and for its controller-side action plugin.
+ARGUMENT_SPEC = dict(
+    containers_labelled=dict(type="str"),
+    checks=dict(
+        type="list",
+        elements="dict",
+        default=[],
+        options=dict(
+            name=dict(type="str"),
+            type=dict(type="str", choices=["http", "tcp", "container"]),
+            url=dict(type="str"),
+            method=dict(type="str", default="GET"),
+            host=dict(type="str"),
+            port=dict(type="int"),
+            container=dict(type="str"),
+            status_codes=dict(type="list", elements="int", default=[200]),
+            body_contains=dict(type="str"),
+            headers=dict(type="dict"),
+            timeout=dict(type="float", default=5),
+            validate_certs=dict(type="bool", default=True),
+        ),
+    ),
+    retries=dict(type="int", default=0),
+    delay=dict(type="float", default=2),
+    fail_on_unhealthy=dict(type="bool", default=True),
+    docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST),
+)
+
+
+def ensure(params, check_mode=False, diff=False):
+    """The work of plusptt.deploy.service_health on validated options (it changes nothing, in check mode too).
+    Raises ModuleError."""
+    try:
+        checks = params["checks"]
+        if params["containers_labelled"]:
+            checks = [{"container": name} for name in
+                      labelled_containers(params["containers_labelled"], params["docker_host"])] + checks
+        results = run_checks(checks, retries=params["retries"], delay=params["delay"],
+                             docker_host=params["docker_host"])
+    except CheckConfigError as exc:
+        raise ModuleError(str(exc)) from exc
+    unhealthy = [result["name"] for result in results if not result["healthy"]]
+    if unhealthy and params["fail_on_unhealthy"]:
+        raise ModuleError(failure_message(results), results=results, unhealthy=unhealthy)
+    return dict(changed=False, results=results, unhealthy=unhealthy)

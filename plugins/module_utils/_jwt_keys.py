@@ -17,6 +17,11 @@ import json
 import secrets
 import time
 
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.plusptt.deploy.plugins.module_utils import _secret_file
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
+
 try:
     import jwt
     from jwt.algorithms import ECAlgorithm
@@ -213,5 +218,74 @@ def module_result(material, asymmetric):
             jwks={"keys": [public_jwk]},
             anon_key_asymmetric=material["anon_key_asymmetric"],
             service_role_key_asymmetric=material["service_role_key_asymmetric"],
+        )
+    return result
+
+
+# Options of plusptt.deploy.jwt_keys, for the module and for its controller-side action plugin.
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    jwt_secret=dict(type="str", no_log=True),
+    issuer=dict(type="str", default="supabase"),
+    expires_in_days=dict(type="int", default=3650),
+    regenerate=dict(type="str", default="never", choices=["never", "always"]),
+    asymmetric=dict(type="bool", default=False),
+)
+
+
+def ensure(params, check_mode=False, diff=False):
+    """The work of plusptt.deploy.jwt_keys on validated options: the material kept in params["path"] (written
+    unless check_mode), as the module's result. Raises ModuleError."""
+    if not HAS_CRYPTO_LIBS:
+        raise ModuleError(missing_required_lib("PyJWT and cryptography"), exception=str(CRYPTO_IMPORT_ERROR))
+    if not _secret_file.HAS_YAML:
+        raise ModuleError(missing_required_lib("PyYAML"), exception=str(_secret_file.YAML_IMPORT_ERROR))
+
+    path = params["path"]
+    try:
+        stored = _secret_file.load(path)
+        material, reasons = reconcile(
+            stored,
+            jwt_secret=params["jwt_secret"],
+            issuer=params["issuer"],
+            expires_in_days=params["expires_in_days"],
+            regenerate=params["regenerate"],
+            asymmetric=params["asymmetric"],
+        )
+    except (_secret_file.SecretFileError, JWTMaterialError) as exc:
+        raise ModuleError("%s (file: %s)" % (exc, path)) from exc
+
+    changed = bool(reasons)
+    mode_fixed = False
+    if not check_mode:
+        if changed:
+            _secret_file.dump(
+                path, material, header="Supabase JWT material, managed by plusptt.deploy.jwt_keys. Keep secret."
+            )
+        elif stored is not None and not _secret_file.mode_is_private(path):
+            mode_fixed = _secret_file.ensure_private(path)
+    elif stored is not None and not changed and not _secret_file.mode_is_private(path):
+        mode_fixed = True
+    if mode_fixed:
+        reasons.append("file mode tightened to 0600")
+    try:
+        folder_fixed = _secret_file.ensure_private_folder(path, check_mode)
+    except OSError as exc:
+        raise ModuleError("cannot make the folder of %s private (0700): %s" % (path, exc)) from exc
+    if folder_fixed:
+        reasons.append("folder mode tightened to 0700")
+
+    result = dict(changed=changed or mode_fixed or folder_fixed, path=path, reasons=reasons)
+    result.update(module_result(material, params["asymmetric"]))
+    if params["jwt_secret"] is not None:
+        # Ansible masks a no_log option's value wherever it appears in the result: returned, the given secret
+        # would come back as a public placeholder. The caller has it already.
+        del result["jwt_secret"]
+    if diff:
+        result["diff"] = dict(
+            before_header=path,
+            after_header=path,
+            before="" if stored is None else "material present\n",
+            after="material present\n" + "".join("%s\n" % reason for reason in reasons),
         )
     return result

@@ -14,6 +14,11 @@ import re
 import secrets
 import time
 
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.plusptt.deploy.plugins.module_utils import _secret_file
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
+
 # shortuuid's alphabet, as livekit-server uses for API keys.
 BASE57_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -124,3 +129,60 @@ def module_result(pairs):
         "api_key": newest["key"],
         "api_secret": newest["secret"],
     }
+
+
+# Options of plusptt.deploy.livekit_keys, for the module and for its controller-side action plugin.
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    count=dict(type="int", default=1),
+    rotate=dict(type="bool", default=False),
+    keep=dict(type="int"),
+    regenerate=dict(type="str", default="never", choices=["never", "always"]),
+)
+
+
+def ensure(params, check_mode=False, diff=False):
+    """The work of plusptt.deploy.livekit_keys on validated options: the pairs kept in params["path"] (written
+    unless check_mode), as the module's result. Raises ModuleError."""
+    if not _secret_file.HAS_YAML:
+        raise ModuleError(missing_required_lib("PyYAML"), exception=str(_secret_file.YAML_IMPORT_ERROR))
+
+    path = params["path"]
+    stored = None
+    try:
+        stored = _secret_file.load(path)
+        pairs, added, dropped = reconcile(
+            stored, count=params["count"], rotate=params["rotate"], keep=params["keep"], regenerate=params["regenerate"]
+        )
+    except _secret_file.SecretFileError as exc:
+        raise ModuleError("%s (file: %s)" % (exc, path)) from exc
+    except LiveKitKeyError as exc:
+        where = "in %s" % path if stored is not None else "for %s" % path
+        raise ModuleError("LiveKit keys %s: %s; fix it or set regenerate=always" % (where, exc)) from exc
+
+    changed = bool(added or dropped)
+    mode_fixed = False
+    if stored is not None and not changed and not _secret_file.mode_is_private(path):
+        mode_fixed = check_mode or _secret_file.ensure_private(path)
+    if changed and not check_mode:
+        _secret_file.dump(
+            path,
+            {"format": FORMAT_VERSION, "keys": pairs},
+            header="LiveKit API key pairs, oldest first; managed by plusptt.deploy.livekit_keys. Keep secret.",
+        )
+
+    try:
+        folder_fixed = _secret_file.ensure_private_folder(path, check_mode)
+    except OSError as exc:
+        raise ModuleError("cannot make the folder of %s private (0700): %s" % (path, exc)) from exc
+
+    result = dict(changed=changed or mode_fixed or folder_fixed, path=path, added=added, dropped=dropped)
+    result.update(module_result(pairs))
+    if diff:
+        result["diff"] = dict(
+            before_header=path,
+            after_header=path,
+            before="".join("%s\n" % key for key in dropped + [k for k in result["key_ids"] if k not in added]),
+            after="".join("%s\n" % key for key in result["key_ids"]),
+        )
+    return result

@@ -140,174 +140,21 @@ containers:
   sample: [livekit, plusptt-backend]
 """
 
-import datetime
-import hashlib
-import json
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.plusptt.deploy.plugins.module_utils import _deploy_state as state_record
-
-
-def run(module, argv, check=True):
-    rc, out, err = module.run_command(argv)
-    if rc != 0 and check:
-        module.fail_json(msg="%s failed (rc %d): %s" % (" ".join(argv), rc, (err or out).strip()))
-    return rc, out
-
-
-def containers(module, label):
-    docker = module.get_bin_path("docker", required=True)
-    _rc, out = run(module, [docker, "ps", "--all", "--no-trunc", "--quiet", "--filter", "label=" + label])
-    ids = out.split()
-    if not ids:
-        return {}
-    _rc, out = run(module, [docker, "inspect"] + ids)
-    inspected = json.loads(out)
-    references = sorted(set(item.get("Config", {}).get("Image", "") for item in inspected) - {""})
-    image_ids = {}
-    for reference in references:
-        rc, out = run(module, [docker, "image", "inspect", "--format", "{{.Id}}", reference], check=False)
-        if rc == 0:
-            image_ids[reference] = out.strip()
-    return state_record.container_states(inspected, image_ids, label)
-
-
-def networks(module, names):
-    docker = module.get_bin_path("docker", required=True)
-    return [name for name in names if run(module, [docker, "network", "inspect", name], check=False)[0] == 0]
-
-
-def firewall(module, table):
-    if not table:
-        return ""
-    nft = module.get_bin_path("nft")
-    if nft is None:
-        return "nft is missing"
-    rc, out = run(module, [nft, "--stateless", "list", "table"] + table.split(), check=False)
-    return hashlib.sha256(out.encode()).hexdigest() if rc == 0 else "table missing"
-
-
-def expiry(module, path):
-    """notAfter of a certificate or nextUpdate of a revocation list (PEM or DER), as a UTC datetime."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    pem = b"-----BEGIN" in data
-    try:
-        from cryptography import x509
-    except ImportError:
-        return expiry_by_openssl(module, path, pem)
-    load_certificate = x509.load_pem_x509_certificate if pem else x509.load_der_x509_certificate
-    load_crl = x509.load_pem_x509_crl if pem else x509.load_der_x509_crl
-    try:
-        cert = load_certificate(data)
-        return getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
-        crl = load_crl(data)
-        return getattr(crl, "next_update_utc", None) or crl.next_update.replace(tzinfo=datetime.timezone.utc)
-
-
-def expiry_by_openssl(module, path, pem):
-    openssl = module.get_bin_path("openssl", required=True)
-    form = ["-inform", "PEM" if pem else "DER"]
-    rc, out = run(module, [openssl, "x509", "-enddate", "-noout", "-in", path] + form, check=False)
-    if rc != 0:
-        _rc, out = run(module, [openssl, "crl", "-nextupdate", "-noout", "-in", path] + form)
-    value = out.strip().split("=", 1)[1]
-    return datetime.datetime.strptime(value, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
-
-
-def renewal_due(module, renewals):
-    """The earliest time a listed certificate or revocation list needs renewing, '' when none is listed."""
-    times = [expiry(module, item["path"]) - datetime.timedelta(days=item["days"])
-             for item in renewals if os.path.exists(item["path"])]
-    return min(times).strftime("%Y-%m-%dT%H:%M:%SZ") if times else ""
-
-
-def read_record(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return {}
-
-
-def write_record(path, text):
-    folder = os.path.dirname(path)
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".deploy-state.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o600)
-        os.rename(temporary, path)
-    except OSError:
-        os.unlink(temporary)
-        raise
-
-
-def current_units(module, params):
-    """unit -> its state now: digest, files, containers (by project), networks and firewall."""
-    exclude = params["exclude"] + [params["path"]]
-    found = containers(module, params["container_label"])
-    units = {}
-    for name, unit in params["units"].items():
-        if not isinstance(unit, dict) or name not in params["digests"]:
-            module.fail_json(msg="unit %s: give its deploy_units entry in units and its digest in digests" % name)
-        projects = set(unit.get("projects") or [])
-        units[name] = {
-            "digest": str(params["digests"][name]),
-            "files": state_record.tree_states(unit.get("paths") or [], exclude),
-            "containers": {n: c for n, c in found.items() if c["project"] in projects},
-            "networks": networks(module, unit.get("networks") or []),
-            "firewall": firewall(module, unit.get("firewall_table") or ""),
-        }
-    return units
+from ansible_collections.plusptt.deploy.plugins.module_utils import _deploy_state_host
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["checked", "recorded"], default="checked"),
-            path=dict(type="path", required=True),
-            units=dict(type="dict", required=True),
-            digests=dict(type="dict", required=True),
-            exclude=dict(type="list", elements="path", default=[]),
-            deployed=dict(type="list", elements="str"),
-            keep=dict(type="list", elements="str", default=[]),
-            container_label=dict(type="str", default="plusptt.project"),
-            renewals=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True),
-                days=dict(type="int", required=True),
-            )),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    units = current_units(module, params)
-    names = sorted(c for unit in units.values() for c in unit["containers"])
-    if params["state"] == "checked":
-        reasons = state_record.unit_reasons(read_record(params["path"]), units,
-                                            datetime.datetime.now(datetime.timezone.utc))
-        flat = ["%s: %s" % (unit, reason) for unit in units for reason in reasons[unit]]
-        module.exit_json(changed=False, converged=not flat, units=reasons, reasons=flat, containers=names)
-
-    due = renewal_due(module, params["renewals"])
-    previous = read_record(params["path"])
-    kept = previous.get("units") or {} if previous.get("format") == state_record.FORMAT else {}
-    deployed = list(units) if params["deployed"] is None else params["deployed"]
-    text = state_record.dumps(state_record.record(units, {
-        name: due if name in deployed else (kept.get(name) or {}).get("renewal_due", "")
-        for name, unit in params["units"].items() if unit.get("renewals")}, kept, params["keep"]))
+    # Where the task runs on the controller, plugins/action/deploy_state.py does this work in Ansible's own
+    # process; the module runs it anywhere else.
+    module = AnsibleModule(argument_spec=_deploy_state_host.ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        with open(params["path"], encoding="utf-8") as handle:
-            unchanged = handle.read() == text and (os.stat(params["path"]).st_mode & 0o777) == 0o600
-    except OSError:
-        unchanged = False
-    if not unchanged and not module.check_mode:
-        write_record(params["path"], text)
-    module.exit_json(changed=not unchanged, converged=False, units={}, reasons=[], containers=names)
+        result = _deploy_state_host.ensure(module.params, check_mode=module.check_mode, commands=module)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -127,122 +127,20 @@ took_over:
   type: dict
 """
 
-import contextlib
-import errno
-import fcntl
-import json
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-
-def read_holder(path):
-    """The owner recorded in the lock file, {} when it is not PlusPTT's, None when there is no lock."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise
-    try:
-        holder = json.loads(text)
-    except ValueError:
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
-@contextlib.contextmanager
-def guarded(path):
-    """Hold the guard file's flock: the holder a run reads cannot change before it acts on it."""
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    fd = os.open(path + ".guard", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the only descriptor releases the flock
-
-
-def write(path, owner, purpose):
-    """Write the lock file whole: readers see the old holder or the new one, never a part."""
-    record = dict(owner, purpose=purpose, since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    partial = "%s.%d.new" % (path, os.getpid())
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
-    os.rename(partial, path)
-    return record
-
-
-def take(path, owner, purpose, takeover=None):
-    """Take the lock for owner: ("taken", record, replaced holder or None), ("ours", holder, None) when owner
-    holds it already, ("busy", holder, None) when another run does. takeover is the id of a holder known to have
-    ended; it is replaced only if it still holds the lock when the guard is held."""
-    with guarded(path):
-        holder = read_holder(path)
-        if holder is not None and holder.get("id") == owner["id"]:
-            return "ours", holder, None
-        if holder is None or (takeover and holder.get("id") == takeover):
-            return "taken", write(path, owner, purpose), holder
-        return "busy", holder, None
-
-
-def give_back(path, owner):
-    """Remove the lock if owner holds it: (removed, holder found)."""
-    with guarded(path):
-        holder = read_holder(path)
-        if holder is None or holder.get("id") != owner["id"]:
-            # No lock, or another run's (this run never got it, or it was taken since): not ours to remove.
-            return False, holder
-        os.unlink(path)
-        return True, holder
-
-
-def hold(module, path, owner):
-    state, holder, replaced = take(path, owner, module.params["purpose"], module.params["takeover"])
-    if state == "taken":
-        result = dict(changed=True, held=True, holder=holder)
-        if replaced is not None:
-            result["took_over"] = replaced
-        module.exit_json(**result)
-    if state == "ours":
-        module.exit_json(changed=False, held=True, holder=holder)
-    module.fail_json(msg="The host lock %s is held by another run." % path, held=False, holder=holder, lock_busy=True)
-
-
-def release(module, path, owner):
-    removed, holder = give_back(path, owner)
-    result = dict(changed=removed, held=False)
-    if holder is not None and not removed:
-        result["holder"] = holder
-    module.exit_json(**result)
+from ansible_collections.plusptt.deploy.plugins.module_utils import _host_lock
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", default="/run/plusptt/deploy.lock"),
-            state=dict(type="str", default="held", choices=["held", "released"]),
-            purpose=dict(type="str", default=""),
-            timeout=dict(type="int", default=600),
-            owner=dict(type="dict"),
-            takeover=dict(type="str"),
-        ),
-        supports_check_mode=False,
-    )
-    owner = module.params["owner"]
-    if not owner or not owner.get("id"):
-        module.fail_json(msg="owner is set by the action plugin: call the module as plusptt.deploy.host_lock")
-    path = module.params["path"]
+    # Where the task runs on the controller, plugins/action/host_lock.py does this work in Ansible's own process.
+    module = AnsibleModule(argument_spec=_host_lock.ARGUMENT_SPEC, supports_check_mode=False)
     try:
-        if module.params["state"] == "held":
-            hold(module, path, owner)
-        else:
-            release(module, path, owner)
-    except OSError as exc:
-        module.fail_json(msg="Cannot use the host lock %s: %s" % (path, exc))
+        result = _host_lock.ensure(module.params)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -141,78 +141,20 @@ reasons:
   sample: [new material]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.plusptt.deploy.plugins.module_utils import _jwt_keys, _secret_file
+from ansible_collections.plusptt.deploy.plugins.module_utils import _jwt_keys
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            jwt_secret=dict(type="str", no_log=True),
-            issuer=dict(type="str", default="supabase"),
-            expires_in_days=dict(type="int", default=3650),
-            regenerate=dict(type="str", default="never", choices=["never", "always"]),
-            asymmetric=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    if not _jwt_keys.HAS_CRYPTO_LIBS:
-        module.fail_json(
-            msg=missing_required_lib("PyJWT and cryptography"), exception=str(_jwt_keys.CRYPTO_IMPORT_ERROR)
-        )
-    if not _secret_file.HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(_secret_file.YAML_IMPORT_ERROR))
-
-    params = module.params
-    path = params["path"]
+    # On the controller (delegate_to: localhost, as the roles run it) plugins/action/jwt_keys.py does this work
+    # in Ansible's own process; the module runs it anywhere else.
+    module = AnsibleModule(argument_spec=_jwt_keys.ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        stored = _secret_file.load(path)
-        material, reasons = _jwt_keys.reconcile(
-            stored,
-            jwt_secret=params["jwt_secret"],
-            issuer=params["issuer"],
-            expires_in_days=params["expires_in_days"],
-            regenerate=params["regenerate"],
-            asymmetric=params["asymmetric"],
-        )
-    except (_secret_file.SecretFileError, _jwt_keys.JWTMaterialError) as exc:
-        module.fail_json(msg="%s (file: %s)" % (exc, path))
-
-    changed = bool(reasons)
-    mode_fixed = False
-    if not module.check_mode:
-        if changed:
-            _secret_file.dump(
-                path, material, header="Supabase JWT material, managed by plusptt.deploy.jwt_keys. Keep secret."
-            )
-        elif stored is not None and not _secret_file.mode_is_private(path):
-            mode_fixed = _secret_file.ensure_private(path)
-    elif stored is not None and not changed and not _secret_file.mode_is_private(path):
-        mode_fixed = True
-    if mode_fixed:
-        reasons.append("file mode tightened to 0600")
-    try:
-        folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
-    except OSError as exc:
-        module.fail_json(msg="cannot make the folder of %s private (0700): %s" % (path, exc))
-    if folder_fixed:
-        reasons.append("folder mode tightened to 0700")
-
-    result = dict(changed=changed or mode_fixed or folder_fixed, path=path, reasons=reasons)
-    result.update(_jwt_keys.module_result(material, params["asymmetric"]))
-    if params["jwt_secret"] is not None:
-        # Ansible masks a no_log option's value wherever it appears in the result: returned, the given secret
-        # would come back as a public placeholder. The caller has it already.
-        del result["jwt_secret"]
-    if module._diff:
-        result["diff"] = dict(
-            before_header=path,
-            after_header=path,
-            before="" if stored is None else "material present\n",
-            after="material present\n" + "".join("%s\n" % reason for reason in reasons),
-        )
+        result = _jwt_keys.ensure(module.params, check_mode=module.check_mode, diff=module._diff)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
     module.exit_json(**result)
 
 

@@ -127,63 +127,20 @@ dropped:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.plusptt.deploy.plugins.module_utils import _livekit_keys, _secret_file
+from ansible_collections.plusptt.deploy.plugins.module_utils import _livekit_keys
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            count=dict(type="int", default=1),
-            rotate=dict(type="bool", default=False),
-            keep=dict(type="int"),
-            regenerate=dict(type="str", default="never", choices=["never", "always"]),
-        ),
-        supports_check_mode=True,
-    )
-    if not _secret_file.HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(_secret_file.YAML_IMPORT_ERROR))
-
-    params = module.params
-    path = params["path"]
+    # On the controller (delegate_to: localhost, as the roles run it) plugins/action/livekit_keys.py does this
+    # work in Ansible's own process; the module runs it anywhere else.
+    module = AnsibleModule(argument_spec=_livekit_keys.ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        stored = _secret_file.load(path)
-        pairs, added, dropped = _livekit_keys.reconcile(
-            stored, count=params["count"], rotate=params["rotate"], keep=params["keep"], regenerate=params["regenerate"]
-        )
-    except _secret_file.SecretFileError as exc:
-        module.fail_json(msg="%s (file: %s)" % (exc, path))
-    except _livekit_keys.LiveKitKeyError as exc:
-        where = "in %s" % path if stored is not None else "for %s" % path
-        module.fail_json(msg="LiveKit keys %s: %s; fix it or set regenerate=always" % (where, exc))
-
-    changed = bool(added or dropped)
-    mode_fixed = False
-    if stored is not None and not changed and not _secret_file.mode_is_private(path):
-        mode_fixed = module.check_mode or _secret_file.ensure_private(path)
-    if changed and not module.check_mode:
-        _secret_file.dump(
-            path,
-            {"format": _livekit_keys.FORMAT_VERSION, "keys": pairs},
-            header="LiveKit API key pairs, oldest first; managed by plusptt.deploy.livekit_keys. Keep secret.",
-        )
-
-    try:
-        folder_fixed = _secret_file.ensure_private_folder(path, module.check_mode)
-    except OSError as exc:
-        module.fail_json(msg="cannot make the folder of %s private (0700): %s" % (path, exc))
-
-    result = dict(changed=changed or mode_fixed or folder_fixed, path=path, added=added, dropped=dropped)
-    result.update(_livekit_keys.module_result(pairs))
-    if module._diff:
-        result["diff"] = dict(
-            before_header=path,
-            after_header=path,
-            before="".join("%s\n" % key for key in dropped + [k for k in result["key_ids"] if k not in added]),
-            after="".join("%s\n" % key for key in result["key_ids"]),
-        )
+        result = _livekit_keys.ensure(module.params, check_mode=module.check_mode, diff=module._diff)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
     module.exit_json(**result)
 
 

@@ -199,52 +199,18 @@ unhealthy:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.plusptt.deploy.plugins.module_utils import _health
+from ansible_collections.plusptt.deploy.plugins.module_utils._module_error import ModuleError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            containers_labelled=dict(type="str"),
-            checks=dict(
-                type="list",
-                elements="dict",
-                default=[],
-                options=dict(
-                    name=dict(type="str"),
-                    type=dict(type="str", choices=["http", "tcp", "container"]),
-                    url=dict(type="str"),
-                    method=dict(type="str", default="GET"),
-                    host=dict(type="str"),
-                    port=dict(type="int"),
-                    container=dict(type="str"),
-                    status_codes=dict(type="list", elements="int", default=[200]),
-                    body_contains=dict(type="str"),
-                    headers=dict(type="dict"),
-                    timeout=dict(type="float", default=5),
-                    validate_certs=dict(type="bool", default=True),
-                ),
-            ),
-            retries=dict(type="int", default=0),
-            delay=dict(type="float", default=2),
-            fail_on_unhealthy=dict(type="bool", default=True),
-            docker_host=dict(type="str", default=_health.DEFAULT_DOCKER_HOST),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
+    # Where the task runs on the controller, plugins/action/service_health.py does this work in Ansible's own
+    # process; the module runs it anywhere else.
+    module = AnsibleModule(argument_spec=_health.ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        checks = params["checks"]
-        if params["containers_labelled"]:
-            checks = [{"container": name} for name in
-                      _health.labelled_containers(params["containers_labelled"], params["docker_host"])] + checks
-        results = _health.run_checks(checks, retries=params["retries"], delay=params["delay"],
-                                     docker_host=params["docker_host"])
-    except _health.CheckConfigError as exc:
-        module.fail_json(msg=str(exc))
-    unhealthy = [result["name"] for result in results if not result["healthy"]]
-    if unhealthy and params["fail_on_unhealthy"]:
-        module.fail_json(msg=_health.failure_message(results), results=results, unhealthy=unhealthy)
-    module.exit_json(changed=False, results=results, unhealthy=unhealthy)
+        result = _health.ensure(module.params)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ansible_collections.plusptt.deploy.plugins.action import host_lock as controller_side
-from ansible_collections.plusptt.deploy.plugins.modules import host_lock
+from ansible_collections.plusptt.deploy.plugins.module_utils import _host_lock as host_lock
 
 DEAD = {"id": "ops/m1/4242/7", "controller": "ops", "machine": "m1", "pid": 4242, "purpose": "deploy"}
 
